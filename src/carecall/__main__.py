@@ -1,0 +1,3 @@
+from carecall.cli.main import run
+
+run()

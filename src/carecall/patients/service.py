@@ -1,0 +1,356 @@
+"""Patient use cases: the few doors through which PHI is written or read.
+
+Each function takes the acting principal and a purpose, checks the tenant scope and the BAA,
+runs in one unit of work and writes its audit entry in that same unit of work (if the audit
+write fails, the read or write fails too). Audit entries carry ids and codes, never PHI.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from carecall.access.guard import ensure_tenant
+from carecall.access.model import Principal
+from carecall.app import Carecall
+from carecall.audit.model import AuditEvent
+from carecall.audit.store import append
+from carecall.core.errors import InvalidInput, NotFound
+from carecall.patients.model import Patient, PatientInput
+from carecall.patients.rules import normalise_dob, normalise_phone
+from carecall.patients.store import PatientStore
+from carecall.tenants.model import Purpose, Tenant
+from carecall.tenants.service import load_tenant, require_baa
+
+
+def _open(
+    app: Carecall, principal: Principal, tenant_ref: str | uuid.UUID, purpose: Purpose | None
+) -> Tenant:
+    """Resolve the tenant, check scope and BAA; refusals are audited by ``require_baa``."""
+    with app.db.transaction() as session:
+        tenant = load_tenant(session, tenant_ref)
+    if tenant is None:
+        raise NotFound("No tenant with that id.")
+    ensure_tenant(principal, tenant.id, "tenant")
+    require_baa(app, principal, tenant, purpose)
+    return tenant
+
+
+def _store(app: Carecall, session: Session, tenant: Tenant) -> PatientStore:
+    return PatientStore(session, app.keyring, tenant.id, app.index_bits)
+
+
+def _audit(
+    app: Carecall,
+    session: Session,
+    principal: Principal,
+    tenant: Tenant,
+    action: str,
+    resource_id: str | None,
+    purpose: Purpose | None,
+    **details: Any,
+) -> None:
+    append(
+        session,
+        AuditEvent(
+            actor=principal.actor,
+            action=action,
+            resource_type="patient",
+            resource_id=resource_id,
+            tenant_id=tenant.id,
+            purpose=str(purpose) if purpose else None,
+            details=details,
+        ),
+        app.clock,
+    )
+
+
+def create_patient(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    data: PatientInput,
+    purpose: Purpose = Purpose.PATIENT_SUPPORT,
+) -> uuid.UUID:
+    tenant = _open(app, principal, tenant_ref, purpose)
+    with app.db.transaction() as session:
+        pid = _store(app, session, tenant).insert(data, app.clock.now())
+        _audit(app, session, principal, tenant, "patient.create", str(pid), purpose)
+    return pid
+
+
+def get_patient(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    patient_id: uuid.UUID,
+    purpose: Purpose,
+) -> Patient:
+    """Decrypt one patient's record; the read is audited with its purpose."""
+    tenant = _open(app, principal, tenant_ref, purpose)
+    with app.db.transaction() as session:
+        patient = _store(app, session, tenant).load(patient_id)
+        if patient is None:
+            raise NotFound("No patient with that id.")
+        _audit(app, session, principal, tenant, "patient.read", str(patient_id), purpose)
+    return patient
+
+
+def find_patients(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    *,
+    purpose: Purpose,
+    phone: str | None = None,
+    dob: date | None = None,
+) -> list[Patient]:
+    """Patients whose phone and/or date of birth equal the given ones.
+
+    The blind index narrows to a handful of candidates (false positives by design); they are
+    decrypted and compared exactly in memory. Shredded patients are never returned.
+    """
+    if phone is None and dob is None:
+        raise InvalidInput("Search needs a phone number or a date of birth.")
+    normal_phone = normalise_phone(phone) if phone is not None else None
+    if phone is not None and normal_phone is None:
+        raise InvalidInput("That is not a valid phone number.")
+    tenant = _open(app, principal, tenant_ref, purpose)
+    with app.db.transaction() as session:
+        store = _store(app, session, tenant)
+        if normal_phone is not None:
+            ids = store.candidates("phone", normal_phone)
+        else:
+            assert dob is not None
+            ids = store.candidates("dob", normalise_dob(dob))
+        found: list[Patient] = []
+        for pid in ids:
+            if store.is_shredded(pid):
+                continue
+            patient = store.load(pid)
+            if patient is None:
+                continue
+            if normal_phone is not None and normal_phone not in patient.phones:
+                continue
+            if dob is not None and patient.dob != dob:
+                continue
+            found.append(patient)
+        _audit(
+            app,
+            session,
+            principal,
+            tenant,
+            "patient.search",
+            None,
+            purpose,
+            candidates=len(ids),
+            matches=len(found),
+            by=[k for k, v in (("phone", phone), ("dob", dob)) if v is not None],
+        )
+    return found
+
+
+def update_patient(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    patient_id: uuid.UUID,
+    data: PatientInput,
+    purpose: Purpose = Purpose.PATIENT_SUPPORT,
+) -> None:
+    tenant = _open(app, principal, tenant_ref, purpose)
+    with app.db.transaction() as session:
+        store = _store(app, session, tenant)
+        if not store.exists(patient_id) or store.is_shredded(patient_id):
+            raise NotFound("No patient with that id.")
+        store.update_identity(patient_id, data, app.clock.now())
+        _audit(app, session, principal, tenant, "patient.update", str(patient_id), purpose)
+
+
+def import_patients(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    records: Sequence[PatientInput],
+    source: str,
+) -> list[uuid.UUID]:
+    """Write already-validated records in one unit of work: all of them, or none."""
+    tenant = _open(app, principal, tenant_ref, Purpose.PATIENT_SUPPORT)
+    now = app.clock.now()
+    with app.db.transaction() as session:
+        store = _store(app, session, tenant)
+        ids = [store.insert(record, now) for record in records]
+        append(
+            session,
+            AuditEvent(
+                actor=principal.actor,
+                action="patient.import",
+                resource_type="patient",
+                tenant_id=tenant.id,
+                purpose=str(Purpose.PATIENT_SUPPORT),
+                details={"count": len(ids), "source": source},
+            ),
+            app.clock,
+        )
+    return ids
+
+
+def export_patient(
+    app: Carecall, principal: Principal, tenant_ref: str | uuid.UUID, patient_id: uuid.UUID
+) -> dict[str, Any]:
+    """One patient's whole record as JSON-ready data (for a right-of-access request,
+    45 CFR 164.524); the export is audited."""
+    tenant = _open(app, principal, tenant_ref, Purpose.PATIENT_SUPPORT)
+    with app.db.transaction() as session:
+        patient = _store(app, session, tenant).load(patient_id)
+        if patient is None:
+            raise NotFound("No patient with that id.")
+        _audit(
+            app,
+            session,
+            principal,
+            tenant,
+            "patient.export",
+            str(patient_id),
+            Purpose.PATIENT_SUPPORT,
+        )
+    return patient_document(patient)
+
+
+def shred_patient(
+    app: Carecall, principal: Principal, tenant_ref: str | uuid.UUID, patient_id: uuid.UUID
+) -> None:
+    """Crypto-shred: destroy the patient's data key and blind-index rows. Every copy of
+    their PHI (database, backups, replicas) becomes unreadable; the shred is audited."""
+    with app.db.transaction() as session:
+        tenant = load_tenant(session, tenant_ref)
+    if tenant is None:
+        raise NotFound("No tenant with that id.")
+    ensure_tenant(principal, tenant.id, "tenant")
+    with app.db.transaction() as session:
+        store = _store(app, session, tenant)
+        if not store.exists(patient_id) or store.is_shredded(patient_id):
+            raise NotFound("No patient with that id.")
+        destroyed = app.keyring.shred_subject(session, tenant.id, patient_id)
+        store.mark_shredded(patient_id, app.clock.now())
+        _audit(
+            app,
+            session,
+            principal,
+            tenant,
+            "patient.shred",
+            str(patient_id),
+            None,
+            keys_destroyed=destroyed,
+        )
+
+
+def rotate_tenant_data(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    batch_size: int = 200,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Re-encrypt a tenant's data under a fresh tenant key and fresh data keys.
+
+    Resumable: it works on whichever patients still use an old key, a batch per unit of
+    work, so a crash loses at most one uncommitted batch and a rerun carries on. Readable
+    throughout: every ciphertext names its own key, and old keys stay until the last
+    patient has moved.
+    """
+    with app.db.transaction() as session:
+        tenant = load_tenant(session, tenant_ref)
+    if tenant is None:
+        raise NotFound("No tenant with that id.")
+    ensure_tenant(principal, tenant.id, "tenant")
+    with app.db.transaction() as session:
+        version = app.keyring.start_tenant_rotation(session, tenant.id)
+        total = len(app.keyring.subjects_on_old_keys(session, tenant.id, limit=None))
+        append(
+            session,
+            AuditEvent(
+                actor=principal.actor,
+                action="keys.rotate_data.start",
+                resource_type="tenant_key",
+                resource_id=str(version),
+                tenant_id=tenant.id,
+                details={"patients": total},
+            ),
+            app.clock,
+        )
+    done = 0
+    if progress:
+        progress(done, total)
+    while True:
+        with app.db.transaction() as session:
+            batch = app.keyring.subjects_on_old_keys(session, tenant.id, limit=batch_size)
+            store = _store(app, session, tenant)
+            for pid in batch:
+                old, new = app.keyring.rotate_subject_key(session, tenant.id, pid)
+                store.reencrypt(pid, old, new)
+                app.keyring.drop_data_key(session, tenant.id, old.key_id)
+        if not batch:
+            break
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    with app.db.transaction() as session:
+        app.keyring.finish_tenant_rotation(session, tenant.id)
+        append(
+            session,
+            AuditEvent(
+                actor=principal.actor,
+                action="keys.rotate_data.finish",
+                resource_type="tenant_key",
+                resource_id=str(version),
+                tenant_id=tenant.id,
+                details={"patients": done},
+            ),
+            app.clock,
+        )
+    return done
+
+
+def patient_document(patient: Patient) -> dict[str, Any]:
+    address = patient.address
+    return {
+        "id": str(patient.id),
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "dob": patient.dob.isoformat(),
+        "phones": list(patient.phones),
+        "address": None
+        if address is None
+        else {
+            "line1": address.line1,
+            "line2": address.line2,
+            "city": address.city,
+            "state": address.state,
+            "zip": address.zip,
+        },
+        "email": patient.email,
+        "mrn": patient.mrn,
+        "billing": {
+            "last_date_of_service": patient.last_date_of_service.isoformat()
+            if patient.last_date_of_service
+            else None,
+            "invoices": [{"number": i.number, "balance": str(i.balance)} for i in patient.invoices],
+        },
+        "appointments": [
+            {
+                "id": str(a.id),
+                "start": a.start.isoformat(),
+                "provider": a.provider,
+                "location": a.location,
+                "status": a.status,
+            }
+            for a in patient.appointments
+        ],
+        "prescriptions": [{"name": p.name, "status": p.status} for p in patient.prescriptions],
+        "lab_results": [{"name": lab.name, "status": lab.status} for lab in patient.lab_results],
+    }

@@ -1,0 +1,109 @@
+"""Engines and units of work.
+
+A ``Database`` owns one engine. ``transaction()`` is the unit of work: the action and its
+audit entries are written in it and commit together, or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from carecall.core.errors import StoreUnavailable
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Python's sqlite3 opens transactions lazily; begin them ourselves (see ``_sqlite_begin``)
+    # so that a unit of work holds its write lock from its first statement.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for SQLite (embedded) or PostgreSQL (psycopg 3)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """One engine and the session factory bound to it."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A unit of work: commits when the block ends normally, rolls back otherwise."""
+        try:
+            session = self._sessions()
+        except OperationalError as exc:  # pragma: no cover - connection at session start
+            raise StoreUnavailable(_unreachable(self.url)) from exc
+        try:
+            with session.begin():
+                yield session
+        except OperationalError as exc:
+            if _is_connection_error(exc):
+                raise StoreUnavailable(_unreachable(self.url)) from exc
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            raise StoreUnavailable(_unreachable(self.url)) from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_connection_error(exc: OperationalError) -> bool:
+    return bool(exc.connection_invalidated) or "connect" in str(exc.orig).lower()
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def _unreachable(url: str) -> str:
+    return (
+        f"The database at {redact_url(url)} is unreachable; check CARECALL_DATABASE_URL "
+        "and that the server is running."
+    )
