@@ -18,7 +18,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from carecall.app import Carecall, open_app
 from carecall.core.clock import FixedClock
+from carecall.core.config import Settings
+from carecall.crypto.providers import create_local_kek
 from carecall.store import migrate
 from carecall.store.db import Database
 
@@ -102,3 +105,18 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings for a real carecall on the test database, with a real local key file."""
+    made = Settings(data_dir=tmp_path / "data", database_url=db_url)
+    create_local_kek(made.kek_path)
+    return made
+
+
+@pytest.fixture
+def carecall(settings: Settings, clock: FixedClock) -> Iterator[Carecall]:
+    app = open_app(settings, clock=clock)
+    yield app
+    app.close()

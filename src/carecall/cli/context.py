@@ -15,12 +15,20 @@ def cli_app(*, require_init: bool = True) -> Carecall:
     """Open carecall for a command; refuse clearly when ``carecall init`` has not run."""
     settings = load_settings()
     app = open_app(settings)
-    if require_init:
-        app.db.ping()
-        if migrate.current_revision(app.db.engine) != migrate.head_revision():
-            app.close()
-            raise ConfigError(
-                "The database is not initialised or not migrated; run 'carecall init' first."
-            )
-        app.key_provider.check()
+    if not require_init:
+        return app
+    try:
+        _check_ready(app)
+    except BaseException:
+        app.close()
+        raise
     return app
+
+
+def _check_ready(app: Carecall) -> None:
+    app.db.ping()
+    if migrate.current_revision(app.db.engine) != migrate.head_revision():
+        raise ConfigError(
+            "The database is not initialised or not migrated; run 'carecall init' first."
+        )
+    app.key_provider.check()

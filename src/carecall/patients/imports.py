@@ -16,9 +16,9 @@ from typing import Any, cast
 
 from carecall.patients.model import (
     APPOINTMENT_STATUSES,
-    AppointmentStatus,
     Address,
     AppointmentInput,
+    AppointmentStatus,
     ImportProblem,
     Invoice,
     PatientInput,
