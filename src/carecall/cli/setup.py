@@ -69,11 +69,16 @@ def serve_app(app: Carecall, host: str, port: int) -> None:
         raise ConfigError(
             f"Refusing to serve on {host} without TLS; bind 127.0.0.1, or configure TLS."
         )
+    from carecall.phi.logging import configure_logging
+
+    # carecall's own logging, uvicorn's included, goes through the PHI scrubbers.
+    configure_logging("INFO")
     uvicorn.run(
         create_api(app),
         host=host,
         port=port,
-        log_level="warning",
+        log_config=None,
+        log_level="info",
         server_header=False,
         date_header=False,
     )
