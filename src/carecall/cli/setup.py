@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import sys
 from pathlib import Path
 
 import typer
@@ -84,6 +85,17 @@ def serve_app(app: Carecall, host: str, port: int) -> None:
     )
 
 
+def _command_name() -> str:
+    """How the user invoked carecall (``.venv/bin/carecall`` after ``make demo``)."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "carecall" and invoked.parent != Path():
+        try:
+            return str(invoked.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(invoked)
+    return "carecall"
+
+
 def register(root: typer.Typer) -> None:
     @root.command()
     def init() -> None:
@@ -126,13 +138,14 @@ def register(root: typer.Typer) -> None:
         try:
             initialise(app)
             tenant, count = seed_demo(app, CLI_PRINCIPAL)
+            cc = _command_name()
             typer.echo(
                 f"Demo practice '{tenant.display_name}' (tenant {tenant.slug}) is ready with "
                 f"{count} synthetic patients.\n"
-                "Try next, in another terminal with the same CARECALL_DATA_DIR:\n"
-                f"  carecall tenants show {tenant.slug}\n"
-                f"  carecall patients search {tenant.slug} --phone +16175550142\n"
-                "  carecall audit head && carecall audit verify\n"
+                "Try next, in another terminal in this directory:\n"
+                f"  {cc} tenants show {tenant.slug}\n"
+                f"  {cc} patients search {tenant.slug} --phone +16175550142\n"
+                f"  {cc} audit head && {cc} audit verify\n"
                 f"  curl http://{host}:{port}/readyz   (API docs at /docs)"
             )
             if not no_serve:
