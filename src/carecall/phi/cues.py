@@ -10,32 +10,47 @@ import re
 
 from carecall.phi.model import Label
 
+_NO = r"(?: number| no| num| #| id| i d| code)?"
 _ID_CUES: tuple[tuple[str, Label], ...] = (
-    (r"social(?: security)?(?: number)?|ssn|last four|last 4", Label.SSN),
-    (r"(?:medical )?record number|mrn|chart number|patient (?:id|number)|medical record",
-     Label.MRN),
-    (r"member(?: id| number| i d)?|policy(?: number)?|group(?: number| id)?|medicare|medicaid"
-     r"|insurance(?: id| number| card)?|subscriber(?: id| number)?|plan (?:id|number)|mbi"
-     r"|health plan", Label.HEALTH_PLAN_ID),
-    (r"account(?: number)?|invoice(?: number)?|card(?: number)?|credit card|debit card"
-     r"|billing(?: number)?|statement(?: number)?|routing(?: number)?|visa|mastercard",
-     Label.ACCOUNT_NUMBER),
-    (r"(?:driver'?s? )?licen[cs]e(?: number)?|dl number|permit number", Label.LICENSE_NUMBER),
-    (r"(?:license )?plate(?: number)?|vin|vehicle(?: id| number)?|tag number", Label.VEHICLE_ID),
-    (r"serial(?: number)?|device(?: id| number)?|pacemaker|pump|implant|hearing aid|cpap"
-     r"|monitor|meter|imei|transmitter|sensor|cgm|inhaler serial", Label.DEVICE_ID),
-    (r"fax(?: number)?", Label.FAX),
-    (r"phone(?: number)?|cell(?: phone)?|mobile|telephone|call me(?: back)?(?: at| on)?"
-     r"|reach me(?: at| on)?|callback(?: number)?|call back number|home number"
-     r"|work number|text me(?: at)?", Label.PHONE),
-    (r"zip(?: code)?|postal code|zipcode", Label.ADDRESS),
-    (r"ip(?: address)?|i p address", Label.IP_ADDRESS),
-    (r"email|e mail|e-mail", Label.EMAIL),
-    (r"website|web site|web address|url|portal", Label.URL),
-    (r"confirmation(?: number| code)?|reference(?: number)?|case(?: number)?|claim(?: number)?"
-     r"|prescription(?: number)?|rx(?: number)?|order(?: number)?|ticket(?: number)?"
-     r"|authorization(?: number)?|tracking(?: number)?|identification(?: number)?"
-     r"|employee(?: id| number)?|student(?: id| number)?|passport(?: number)?|pin",
+    (r"social(?: security)?(?: number| no| card)?|ssn|ss number|last four(?: digits)?"
+     r"|last 4", Label.SSN),
+    (rf"(?:medical )?record{_NO}|mrn|chart{_NO}|patient (?:id|i d|number|identifier)"
+     rf"|medical record|hospital number|med rec{_NO}", Label.MRN),
+    (rf"member{_NO}|policy{_NO}|group{_NO}|medicare{_NO}|medicaid{_NO}|mbi"
+     rf"|insurance(?: id| number| card| policy| member id)?|subscriber{_NO}|plan (?:id|number)"
+     rf"|health plan{_NO}|beneficiary{_NO}|insurance card|id card|tricare{_NO}"
+     rf"|blue cross{_NO}|aetna{_NO}|cigna{_NO}|humana{_NO}|united ?healthcare{_NO}",
+     Label.HEALTH_PLAN_ID),
+    (rf"account{_NO}|acct{_NO}|invoice{_NO}|inv|card{_NO}|credit card|debit card"
+     rf"|card ending(?: in)?|ending in|billing (?:number|id|account)|statement{_NO}"
+     rf"|routing{_NO}|visa|mastercard|amex|american express|discover|bill number"
+     rf"|receipt{_NO}|guarantor{_NO}|bank account", Label.ACCOUNT_NUMBER),
+    (rf"(?:driver'?s?|drivers|driving) licen[cs]e{_NO}|licen[cs]e{_NO}|dl{_NO}|d l{_NO}"
+     rf"|permit{_NO}|dea{_NO}|npi{_NO}|state id", Label.LICENSE_NUMBER),
+    (rf"(?:licen[cs]e )?plate{_NO}|licen[cs]e plate{_NO}|tag number|vin{_NO}"
+     rf"|vehicle(?: identification)?{_NO}|car'?s? vin|registration number|car registration|tags?"
+     r"|(?:my|the|his|her) (?:car|truck|van)",
+     Label.VEHICLE_ID),
+    (rf"serial{_NO}|device{_NO}|device serial|pacemaker|defibrillator|icd|pump|implant"
+     r"|implanted|hearing aids?|cpap|c pap|bipap|monitor|meter|glucometer|imei|transmitter"
+     rf"|sensor|cgm|inhaler serial|concentrator|nebulizer|stimulator|wheelchair|model and serial"
+     rf"|s n|sn", Label.DEVICE_ID),
+    (r"fax(?: number| no| line| machine)?|faxed(?: it)?(?: to)?|fax(?: [a-z']+){1,3} to",
+     Label.FAX),
+    (r"phone(?: number| no)?|cell(?: phone| number)?|mobile(?: number)?|telephone|landline"
+     r"|call me(?: back)?(?: at| on)?|reach me(?: at| on)?|callback(?: number)?"
+     r"|call back number|call back at|home number|work number|text me(?: at)?|area code"
+     r"|contact number|best number|daytime number|pager|extension", Label.PHONE),
+    (r"zip(?: code)?|postal code|zipcode|z i p", Label.ADDRESS),
+    (r"ip(?: address)?|i p(?: address)?", Label.IP_ADDRESS),
+    (r"email(?: address)?|e mail|e-mail", Label.EMAIL),
+    (r"website|web site|web address|url|portal(?: link| address)?|web page|webpage|homepage"
+     r"|link", Label.URL),
+    (rf"confirmation{_NO}|reference{_NO}|case{_NO}|claim{_NO}|prescription{_NO}|rx{_NO}"
+     rf"|order{_NO}|ticket{_NO}|authorization{_NO}|auth{_NO}|tracking{_NO}"
+     r"|referral (?:number|no|id|code)"
+     rf"|identification{_NO}|employee{_NO}|student{_NO}|passport{_NO}|pin|badge{_NO}"
+     rf"|voucher{_NO}|certificate{_NO}|tax id|ein|itin|military id",
      Label.OTHER_ID),
     (r"date of birth|birth ?date|birthday|dob|d o b|born(?: on)?", Label.DATE),
 )
@@ -67,8 +82,9 @@ def closest_cue(window: str) -> tuple[Label, int] | None:
 
 _ASK_NAME_RE = re.compile(r"\b(?:your|the patient'?s?|his|her|their) (?:full |first |last )?name"
                           r"|\bwho am i speaking|\bwho(?:'s| is) calling|\bspell\b|\bname please")
-_ASK_DATE_RE = re.compile(r"date of birth|birth ?date|birthday|\bdob\b|\bborn\b|what date|which date"  # noqa: E501
-                          r"|date of (?:service|the visit|admission|discharge)|when were you")
+_ASK_DATE_RE = re.compile(r"date of birth|birth ?date|birthday|\bdob\b|\bborn\b|what date"
+                          r"|which date|date of (?:service|the visit|admission|discharge)"
+                          r"|when were you")
 
 
 def agent_asks(previous_agent_text: str | None) -> set[Label]:
@@ -98,6 +114,11 @@ NAME_CUE_PHRASES: tuple[tuple[str, ...], ...] = tuple(
     son|daughter|mother|mom|father|dad|brother|sister|grandson|granddaughter|grandmother|grandma
     grandfather|grandpa|partner|boyfriend|girlfriend|caregiver|aunt|uncle|niece|nephew|friend
     neighbor|neighbour|child|baby|fiance|fiancee|stepson|stepdaughter|cousin|mister|missus
+    stepmother|stepfather|stepmom|stepdad|stepbrother|stepsister|in - law|in-law|spouse
+    roommate|landlord|landlady|guardian|caretaker|sibling|twin|godmother|godfather|goddaughter
+    godson|granddad|grandmom|nana|boss|manager|supervisor|coworker|co - worker|colleague
+    therapist|pharmacist|physician|dentist|surgeon|provider|emergency contact|contact is
+    attention|attn|referred by|seen by|saw|signed by|ordered by|dear|relative|kid|kids
     """.replace("\n", "|").split("|")
     if p.strip()
 )

@@ -208,14 +208,24 @@ def _is_joiner(toks: list[Token], k: int, text: str) -> bool:
     return False
 
 
+def _starts_number(toks: list[Token], i: int) -> bool:
+    """A number may start here; "OH" written in capitals before written digits is the state
+    in "Toledo, OH 43604", not a zero."""
+    tok = toks[i]
+    n = tok.norm
+    nxt = toks[i + 1].norm if i + 1 < len(toks) else ""
+    if tok.text == "OH" and nxt[:1].isdigit():
+        return False
+    return _is_number_token(tok) or n in _REPEAT or n == "oh" or (n == "a" and nxt == "hundred")
+
+
 def number_runs(toks: list[Token], text: str) -> list[NumberRun]:
     """Every maximal run of digits and number words, with in-number pauses skipped."""
     runs: list[NumberRun] = []
     i = 0
     count = len(toks)
     while i < count:
-        if not (_is_number_token(toks[i]) or toks[i].norm in _REPEAT or toks[i].norm == "oh"
-                or (toks[i].norm == "a" and i + 1 < count and toks[i + 1].norm == "hundred")):
+        if not _starts_number(toks, i):
             i += 1
             continue
         groups: list[str] = []
@@ -457,6 +467,16 @@ def _month_at(toks: list[Token], i: int) -> int | None:
     return None
 
 
+def _day_before_month(toks: list[Token], i: int) -> bool:
+    """"25 July 1970", "10 december": written digits right before a month name (not "may",
+    which needs a year after it to be a month there)."""
+    if not isdigits(toks[i].norm) or i + 1 >= len(toks) or toks[i + 1].norm not in MONTHS:
+        return False
+    if toks[i + 1].norm != "may":
+        return True
+    return i + 2 < len(toks) and isdigits(toks[i + 2].norm) and len(toks[i + 2].norm) == 4
+
+
 def dates_in_tokens(toks: list[Token], text: str) -> list[tuple[DateValue, int, int]]:  # noqa: PLR0912, PLR0915
     """Dates with a month name, ordinal days and numeric forms (explicit dates only)."""
     found: list[tuple[DateValue, int, int]] = []
@@ -519,6 +539,7 @@ def dates_in_tokens(toks: list[Token], text: str) -> list[tuple[DateValue, int, 
             toks[i].norm in ORDINALS
             or (isdigits(toks[i].norm[0]) and not isdigits(toks[i].norm))
             or (day[1] == 2 and toks[i + 1].norm in ORDINALS)
+            or _day_before_month(toks, i)
         ):
             continue
         j = i + day[1]

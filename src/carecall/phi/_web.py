@@ -1,0 +1,136 @@
+"""E-mail, web and IP addresses, written ("a@b.com", "192.0.2.1") or spoken ("maggie dot
+oconnell at gmail dot com", "lakeside clinic dot com slash portal", "one nine two dot oh dot
+two dot one")."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from carecall.phi._scan import Found, Scan
+from carecall.phi._vocab import EMAIL_JOIN, FUNCTION, TLDS
+from carecall.phi.model import Label
+from carecall.phi.spoken import read_element
+
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL_RE = re.compile(
+    r"\b(?:https?://[^\s,]+|www\.[^\s,]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|gov|edu|io|"
+    r"health|us|info|biz)(?:/[^\s,]*)?)",
+    re.IGNORECASE,
+)
+_IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_SLASH = frozenset({"slash", "/"})
+_DOMAIN_WORDS_MAX = 3
+"""Words of a spoken domain said without "dot" between them ("lakeside family clinic dot
+com"); more than this is a sentence, not a domain."""
+
+
+def formatted(scan: Scan) -> None:
+    text = scan.text
+    for m in _EMAIL_RE.finditer(text):
+        scan.found.append(Found(m.start(), m.end(), Label.EMAIL, 9))
+    for m in _URL_RE.finditer(text):
+        end = m.end()
+        while end > m.start() and text[end - 1] in ".;:!?)":
+            end -= 1  # the sentence's full stop is not part of the address
+        if "@" not in text[max(0, m.start() - 1) : end]:
+            scan.found.append(Found(m.start(), end, Label.URL, 8))
+    for m in _IP_RE.finditer(text):
+        scan.found.append(Found(m.start(), m.end(), Label.IP_ADDRESS, 9))
+
+
+def _part(scan: Scan, k: int) -> bool:
+    """A word or digit group that can be a piece of an address."""
+    if not 0 <= k < scan.count:
+        return False
+    tok = scan.toks[k]
+    n = tok.norm
+    return (tok.is_word or tok.is_digits) and n not in EMAIL_JOIN and n not in ("at", "slash")
+
+
+def _chain_back(scan: Scan, k: int) -> int:
+    """First token of the dotted or dashed chain ending at ``k``."""
+    while k >= 2 and scan.norms[k - 1] in EMAIL_JOIN and _part(scan, k - 2):
+        k -= 2
+    return k
+
+
+def _is_number_at(scan: Scan, k: int) -> bool:
+    return 0 <= k < scan.count and (scan.toks[k].is_digits or read_element(scan.toks, k)
+                                    is not None)
+
+
+def _path_end(scan: Scan, end: int) -> int:
+    """Past the top-level domain: "slash patient slash eight oh seven"."""
+    count = scan.count
+    while end + 2 < count and scan.norms[end + 1] in _SLASH and _part(scan, end + 2):
+        end += 2
+        while end + 2 < count and scan.norms[end + 1] in EMAIL_JOIN and _part(scan, end + 2):
+            end += 2
+        while end + 1 < count and (scan.toks[end + 1].is_digits or (
+                _is_number_at(scan, end + 1) and _is_number_at(scan, end))):
+            end += 1
+    return end
+
+
+def _words_before(scan: Scan, k: int) -> int:
+    """A spoken domain may be several words ("lakeside clinic dot com"): take up to a few
+    plain words before ``k`` that are not function words or cues."""
+    start = k
+    while start - 1 >= 0 and k - start + 1 < _DOMAIN_WORDS_MAX and scan.toks[start - 1].is_word \
+            and scan.norms[start - 1] not in FUNCTION and scan.norms[start - 1] not in _NOT_DOMAIN:
+        start -= 1
+    return start
+
+
+_NOT_DOMAIN = frozenset({"website", "site", "web", "address", "portal", "link", "url", "page",
+                         "email", "mail", "go", "visit", "online", "check", "try", "type",
+                         "is", "its", "it's", "called", "www"})
+
+
+def _local_part_start(scan: Scan, at: int) -> int | None:
+    """First token of the name before a spoken "at", or None when there is none."""
+    if not _part(scan, at - 1):
+        return None
+    k = _chain_back(scan, at - 1)
+    # "harold five eight at ...": digits said after the name belong to it
+    while k >= 1 and _is_number_at(scan, k) and _part(scan, k - 1):
+        k = _chain_back(scan, k - 1)
+    if scan.norms[k] in FUNCTION and k < at - 1:
+        k += 1
+    return None if scan.norms[k] in FUNCTION else k
+
+
+def spoken(scan: Scan) -> None:
+    """Spoken e-mail and web addresses, found from each "dot" before a top-level domain."""
+    norms = scan.norms
+    for i in range(1, scan.count - 1):
+        if norms[i] != "dot" or norms[i + 1] not in TLDS or not _part(scan, i - 1):
+            continue
+        end = _path_end(scan, i + 1)
+        domain_start = _chain_back(scan, i - 1)
+        at = domain_start - 1
+        if at >= 1 and norms[at] in ("at", "@"):
+            first = _local_part_start(scan, at)
+            if first is not None:
+                scan.add(first, end, Label.EMAIL, 9)
+            continue
+        start = domain_start
+        if norms[start] in FUNCTION and start < i - 1:
+            start += 2
+        elif norms[start] != "www":
+            start = _words_before(scan, start)
+        scan.add(start, end, Label.URL, 8)
+
+
+def spoken_ips(scan: Scan) -> None:
+    """Four numbers of at most 255 joined by "dot" ("ten dot zero dot zero dot one")."""
+    runs = scan.runs
+    norms = scan.norms
+    for a in range(len(runs) - 3):
+        group = runs[a : a + 4]
+        if all(
+            nxt.first == cur.last + 2 and norms[cur.last + 1] in ("dot", "point", ".")
+            for cur, nxt in itertools.pairwise(group)
+        ) and all(len(r.digits) <= 3 and int(r.digits) <= 255 for r in group):
+            scan.found.append(Found(group[0].start, group[3].end, Label.IP_ADDRESS, 9))
