@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
+from tests.conftest import NOW
 from tests.patients.factories import SYSTEM, make_patient, make_tenant
 
 from carecall.access.model import Principal
@@ -156,7 +157,9 @@ def test_other_tenants_see_not_found(carecall: Carecall) -> None:
     a = make_tenant(carecall, "alpha", number="+16175550198")
     b = make_tenant(carecall, "beta", number="+16175550197")
     pid = service.create_patient(carecall, SYSTEM, a.id, make_patient())
-    intruder = Principal(kind="user", id="u1", tenant_id=b.id)
+    # a fully entitled supervisor of the other tenant: only the tenant wall stops them
+    intruder = Principal(kind="user", id="u1", tenant_id=b.id, roles=frozenset({"supervisor"}),
+                         training_valid_until=NOW + timedelta(days=100))
     with pytest.raises(NotFound):
         service.get_patient(carecall, intruder, a.id, pid, Purpose.SCHEDULING)
     # the patient id under the intruder's own tenant does not resolve either

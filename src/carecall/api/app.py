@@ -1,7 +1,8 @@
-"""The FastAPI application factory.
+"""The FastAPI application factory: routers, the one error handler, security headers,
+body limits and the in-process rate limiters.
 
-Only health endpoints exist at this stage: endpoints that expose PHI arrive together with
-authentication (the access issue), and none may exist without it.
+Every /api/v1 response carries ``Cache-Control: no-store`` (PHI must not sit in caches),
+HSTS, a deny-everything CSP and frame denial.
 """
 
 from __future__ import annotations
@@ -15,19 +16,52 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from carecall import __version__
+from carecall.access.errors import RateLimited
+from carecall.access.ratelimit import SlidingWindow
 from carecall.app import Carecall
 from carecall.core.errors import CarecallError
 
+MAX_BODY = 1_000_000
+MAX_IMPORT_BODY = 6_000_000
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
+    "https://fastapi.tiangolo.com; frame-ancestors 'none'; base-uri 'none'"
+)
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         status_code=status,
         content={"code": code, "message": message},
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )
 
 
-def create_api(app: Carecall, *, publish_heads: bool = True) -> FastAPI:
+def _security_headers(path: str, response: Response) -> None:
+    headers = response.headers
+    headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    docs = path in ("/docs", "/redoc") or path.startswith("/docs/")
+    headers["Content-Security-Policy"] = DOCS_CSP if docs else API_CSP
+    if path.startswith("/api/"):
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+
+
+def create_api(
+    app: Carecall,
+    *,
+    publish_heads: bool = True,
+    login_per_minute: int = 20,
+    phi_per_minute: int = 300,
+) -> FastAPI:
+    """The API. Rate limits count per process (see ``access.ratelimit``)."""
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         from carecall.api.heads import HeadPublisher
@@ -48,9 +82,13 @@ def create_api(app: Carecall, *, publish_heads: bool = True) -> FastAPI:
         description="AI phone and SMS agent for healthcare practices.",
     )
     api.state.carecall = app
+    api.state.login_limiter = SlidingWindow(login_per_minute, 60.0)
+    api.state.phi_limiter = SlidingWindow(phi_per_minute, 60.0)
 
     @api.exception_handler(CarecallError)
     async def carecall_error(_: Request, exc: CarecallError) -> JSONResponse:
+        if isinstance(exc, RateLimited):
+            return _error(429, exc.code, exc.message, {"Retry-After": str(exc.retry_after)})
         return _error(exc.http_status, exc.code, exc.message)
 
     @api.exception_handler(RequestValidationError)
@@ -71,11 +109,21 @@ def create_api(app: Carecall, *, publish_heads: bool = True) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request.state.request_id = uuid.uuid4().hex
-        response = await call_next(request)
+        limit = MAX_IMPORT_BODY if request.url.path.endswith("/import") else MAX_BODY
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response: Response = _error(
+                413, "PAYLOAD_TOO_LARGE", f"Request body over {limit} bytes; send less."
+            )
+        else:
+            response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        _security_headers(request.url.path, response)
         return response
 
-    from carecall.api import health
+    from carecall.api import apikeys, auth, health, patients, tenants, users
 
     api.include_router(health.router)
+    for module in (auth, users, tenants, apikeys, patients):
+        api.include_router(module.router)
     return api

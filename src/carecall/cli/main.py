@@ -28,9 +28,11 @@ INTERNAL_ERROR_EXIT = 70
 
 
 def _register() -> None:
-    from carecall.cli import keys, patients, setup, tenants
+    from carecall.cli import apikeys, keys, patients, setup, tenants, users
 
     setup.register(app)
+    app.add_typer(users.app, name="users")
+    app.add_typer(apikeys.app, name="apikeys")
     app.add_typer(keys.app, name="keys")
     app.add_typer(tenants.app, name="tenants")
     app.add_typer(patients.app, name="patients")

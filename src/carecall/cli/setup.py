@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +21,9 @@ from carecall.core.config import load_settings
 from carecall.core.errors import ConfigError
 from carecall.crypto.providers import create_local_kek
 from carecall.store import migrate
+
+if TYPE_CHECKING:
+    import uvicorn
 
 console = Console(stderr=True)
 
@@ -61,28 +67,88 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve_app(app: Carecall, host: str, port: int) -> None:
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server context that speaks TLS 1.3 only (45 CFR 164.312(e)(1) transmission
+    security; NIST SP 800-52r2): a TLS 1.2 client fails the handshake."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.maximum_version = ssl.TLSVersion.TLSv1_3
+    try:
+        context.load_cert_chain(certfile=str(cert), keyfile=str(key))
+    except (OSError, ssl.SSLError):
+        raise ConfigError(
+            f"Cannot load the TLS certificate {cert} with key {key}; check both PEM files."
+        ) from None
+    return context
+
+
+def serve_config(
+    app: Carecall,
+    host: str,
+    port: int,
+    *,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    behind_proxy: bool = False,
+    trusted_proxies: Sequence[str] = (),
+    log_level: str = "info",
+) -> uvicorn.Config:
+    """The uvicorn configuration. Plain HTTP on a non-loopback address is refused unless
+    a TLS-terminating proxy at a named address sits in front."""
     import uvicorn
 
     from carecall.api.app import create_api
 
-    if not _is_loopback(host):
+    if (tls_cert is None) != (tls_key is None):
+        raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
+    if behind_proxy and not trusted_proxies:
+        raise ConfigError("--behind-proxy needs --trusted-proxy ADDR (the proxy's address).")
+    if tls_cert is None and not _is_loopback(host) and not behind_proxy:
         raise ConfigError(
-            f"Refusing to serve on {host} without TLS; bind 127.0.0.1, or configure TLS."
+            f"Refusing to serve on {host} without TLS; bind 127.0.0.1, give --tls-cert and "
+            "--tls-key, or --behind-proxy --trusted-proxy ADDR."
         )
-    from carecall.phi.logging import configure_logging
+    factory = None
+    if tls_cert is not None and tls_key is not None:
+        context = tls_context(tls_cert, tls_key)
 
-    # carecall's own logging, uvicorn's included, goes through the PHI scrubbers.
-    configure_logging("INFO")
-    uvicorn.run(
+        def factory(_config: Any, _default: Any) -> ssl.SSLContext:
+            return context
+
+    return uvicorn.Config(
         create_api(app),
         host=host,
         port=port,
         log_config=None,
-        log_level="info",
+        log_level=log_level,
         server_header=False,
         date_header=False,
+        proxy_headers=behind_proxy,
+        forwarded_allow_ips=list(trusted_proxies) if behind_proxy else None,
+        # uvicorn would build its own context; ours allows TLS 1.3 only.
+        ssl_context_factory=factory,
     )
+
+
+def serve_app(
+    app: Carecall,
+    host: str,
+    port: int,
+    *,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    behind_proxy: bool = False,
+    trusted_proxies: Sequence[str] = (),
+) -> None:
+    import uvicorn
+
+    config = serve_config(app, host, port, tls_cert=tls_cert, tls_key=tls_key,
+                          behind_proxy=behind_proxy, trusted_proxies=trusted_proxies)
+    from carecall.phi.logging import configure_logging
+
+    # carecall's own logging, uvicorn's included, goes through the PHI scrubbers.
+    configure_logging("INFO")
+    uvicorn.Server(config).run()
 
 
 def _command_name() -> str:
@@ -116,12 +182,21 @@ def register(root: typer.Typer) -> None:
     def serve(
         host: str = typer.Option("127.0.0.1", help="Address to bind (loopback unless TLS)."),
         port: int = typer.Option(8000, help="TCP port."),
+        tls_cert: Path | None = typer.Option(None, help="PEM certificate (chain)."),
+        tls_key: Path | None = typer.Option(None, help="PEM private key."),
+        behind_proxy: bool = typer.Option(
+            False, "--behind-proxy", help="Plain HTTP behind a TLS-terminating proxy."
+        ),
+        trusted_proxy: list[str] = typer.Option(
+            [], "--trusted-proxy", help="Address(es) of that proxy (X-Forwarded-* trusted)."
+        ),
     ) -> None:
-        """Start the HTTP API (uvicorn)."""
+        """Start the HTTP API (uvicorn); TLS 1.3 only when given a certificate."""
         app = open_app(load_settings())
         try:
             initialise(app)
-            serve_app(app, host, port)
+            serve_app(app, host, port, tls_cert=tls_cert, tls_key=tls_key,
+                      behind_proxy=behind_proxy, trusted_proxies=trusted_proxy)
         finally:
             app.close()
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carecall.access.guard import ensure_tenant
+from carecall.access.guard import authorize, ensure_tenant
 from carecall.access.model import Principal
+from carecall.access.rules import Action
 from carecall.app import Carecall
 from carecall.audit.model import AuditEvent
 from carecall.audit.store import append
@@ -76,6 +77,7 @@ def create_patient(
     data: PatientInput,
     purpose: Purpose = Purpose.PATIENT_SUPPORT,
 ) -> uuid.UUID:
+    authorize(app, principal, Action.PATIENTS_WRITE, tenant_ref)
     tenant = _open(app, principal, tenant_ref, purpose)
     with app.db.transaction() as session:
         pid = _store(app, session, tenant).insert(data, app.clock.now())
@@ -91,6 +93,7 @@ def get_patient(
     purpose: Purpose,
 ) -> Patient:
     """Decrypt one patient's record; the read is audited with its purpose."""
+    authorize(app, principal, Action.PATIENTS_READ, tenant_ref)
     tenant = _open(app, principal, tenant_ref, purpose)
     with app.db.transaction() as session:
         patient = _store(app, session, tenant).load(patient_id)
@@ -114,6 +117,7 @@ def find_patients(
     The blind index narrows to a handful of candidates (false positives by design); they are
     decrypted and compared exactly in memory. Shredded patients are never returned.
     """
+    authorize(app, principal, Action.PATIENTS_SEARCH, tenant_ref)
     if phone is None and dob is None:
         raise InvalidInput("Search needs a phone number or a date of birth.")
     normal_phone = normalise_phone(phone) if phone is not None else None
@@ -162,6 +166,7 @@ def update_patient(
     data: PatientInput,
     purpose: Purpose = Purpose.PATIENT_SUPPORT,
 ) -> None:
+    authorize(app, principal, Action.PATIENTS_WRITE, tenant_ref)
     tenant = _open(app, principal, tenant_ref, purpose)
     with app.db.transaction() as session:
         store = _store(app, session, tenant)
@@ -179,6 +184,7 @@ def import_patients(
     source: str,
 ) -> list[uuid.UUID]:
     """Write already-validated records in one unit of work: all of them, or none."""
+    authorize(app, principal, Action.PATIENTS_IMPORT, tenant_ref)
     tenant = _open(app, principal, tenant_ref, Purpose.PATIENT_SUPPORT)
     now = app.clock.now()
     with app.db.transaction() as session:
@@ -204,6 +210,7 @@ def export_patient(
 ) -> dict[str, Any]:
     """One patient's whole record as JSON-ready data (for a right-of-access request,
     45 CFR 164.524); the export is audited."""
+    authorize(app, principal, Action.PATIENTS_EXPORT, tenant_ref)
     tenant = _open(app, principal, tenant_ref, Purpose.PATIENT_SUPPORT)
     with app.db.transaction() as session:
         patient = _store(app, session, tenant).load(patient_id)
@@ -226,6 +233,7 @@ def shred_patient(
 ) -> None:
     """Crypto-shred: destroy the patient's data key and blind-index rows. Every copy of
     their PHI (database, backups, replicas) becomes unreadable; the shred is audited."""
+    authorize(app, principal, Action.PATIENTS_SHRED, tenant_ref)
     with app.db.transaction() as session:
         tenant = load_tenant(session, tenant_ref)
     if tenant is None:
@@ -263,6 +271,7 @@ def rotate_tenant_data(
     throughout: every ciphertext names its own key, and old keys stay until the last
     patient has moved.
     """
+    authorize(app, principal, Action.KEYS_ROTATE, tenant_ref)
     with app.db.transaction() as session:
         tenant = load_tenant(session, tenant_ref)
     if tenant is None:

@@ -9,8 +9,9 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from carecall.access.guard import ensure_tenant
+from carecall.access.guard import authorize, ensure_tenant, reaches_tenant
 from carecall.access.model import Principal
+from carecall.access.rules import Action
 from carecall.app import Carecall
 from carecall.audit.model import AuditEvent
 from carecall.audit.store import append
@@ -63,6 +64,7 @@ def _validate(tenant: Tenant) -> Tenant:
 
 def create_tenant(app: Carecall, principal: Principal, tenant: Tenant) -> Tenant:
     """Create a practice and its tenant key in one unit of work."""
+    authorize(app, principal, Action.TENANTS_CREATE)
     tenant = _validate(replace(tenant, id=tenant.id or new_id()))
     with app.db.transaction() as session:
         store = TenantStore(session)
@@ -100,6 +102,7 @@ def add_baa(
     purposes: frozenset[Purpose],
 ) -> Baa:
     """Record a business associate agreement (45 CFR 164.504(e))."""
+    authorize(app, principal, Action.BAAS_WRITE, tenant_id)
     ensure_tenant(principal, tenant_id, "tenant")
     if not signed_by.strip():
         raise InvalidInput("A BAA needs the name of who signed it.")
@@ -138,6 +141,7 @@ def add_baa(
 def terminate_baa(
     app: Carecall, principal: Principal, tenant_id: uuid.UUID, baa_id: uuid.UUID
 ) -> None:
+    authorize(app, principal, Action.BAAS_WRITE, tenant_id)
     ensure_tenant(principal, tenant_id, "tenant")
     with app.db.transaction() as session:
         store = TenantStore(session)
@@ -159,6 +163,7 @@ def terminate_baa(
 
 def get_tenant(app: Carecall, principal: Principal, ref: str | uuid.UUID) -> Tenant:
     """A tenant by id or slug, if the principal may see it."""
+    authorize(app, principal, Action.TENANTS_READ, ref)
     with app.db.transaction() as session:
         tenant = load_tenant(session, ref)
     if tenant is None:
@@ -168,9 +173,10 @@ def get_tenant(app: Carecall, principal: Principal, ref: str | uuid.UUID) -> Ten
 
 
 def list_tenants(app: Carecall, principal: Principal) -> list[Tenant]:
+    authorize(app, principal, Action.TENANTS_READ)
     with app.db.transaction() as session:
         tenants = TenantStore(session).all()
-    return [t for t in tenants if principal.kind == "system" or t.id == principal.tenant_id]
+    return [t for t in tenants if reaches_tenant(principal, t.id)]
 
 
 def load_tenant(session: Session, ref: str | uuid.UUID) -> Tenant | None:
