@@ -34,6 +34,7 @@ def test_enrol_login_and_search_over_http(carecall: Carecall, clock: FixedClock)
                     json={"code": code_at(setup["secret"], clock.now())})
     assert r.status_code == 200
     assert len(r.json()["recovery_codes"]) == 10
+    assert r.json()["totp_enrolled"] is True
     csrf = r.json()["csrf_token"]
     me = client.get("/api/v1/me")
     assert me.status_code == 200

@@ -225,6 +225,17 @@ def test_bad_arguments(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "Traceback" not in err
 
 
+def test_usage_errors_are_typers_message_not_an_internal_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "patients", "export")
+    assert code == 2
+    assert "Missing argument" in err
+    assert "internal error" not in err
+    code, _, err = run(capsys, "no-such-command")
+    assert code == 2
+    assert "No such command" in err
+
+
 def test_real_process_prints_no_traceback(tmp_path: Path) -> None:
     environ = {
         **os.environ,

@@ -9,6 +9,7 @@ only ever in the user's cookie.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -440,6 +441,8 @@ def verify_mfa(
             store.replace_recovery_codes(user.id, [hash_secret(ph, c) for c in codes])
         store.update_user(user.id, **changes)
         store.update_session(record.id, revoked_at=now)
+        if first:
+            user = dataclasses.replace(user, totp_confirmed_at=now)
         result = _open_session(app, store, user, "full")
         _audit(app, session, f"user:{user.id}", "auth.login", tenant_id=user.tenant_id,
                resource_id=str(user.id), factor="recovery_code" if used_recovery else "totp",

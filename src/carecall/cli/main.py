@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 
 from carecall.core.errors import CarecallError
@@ -53,14 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit 
             prog_name="carecall",
             standalone_mode=False,
         )
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("carecall: aborted.", file=sys.stderr)
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: Typer says what is wrong, and how
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"carecall: {exc}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
     except CarecallError as exc:
         print(f"carecall: {exc.message}", file=sys.stderr)
         return exc.exit_code

@@ -10,17 +10,23 @@ from rich.table import Table
 
 from carecall.access import service
 from carecall.access.service import Enrolment
+from carecall.app import Carecall
 from carecall.cli.context import CLI_PRINCIPAL, cli_app
 from carecall.core.errors import NotFound
 
 app = typer.Typer(help="People who log in: enrolment, roles, disabling.", no_args_is_help=True)
 
 
-def _id(text: str, what: str) -> uuid.UUID:
+def _user(cc: Carecall, ref: str) -> uuid.UUID:
+    """A user by id or by username (what ``users list`` shows in full)."""
     try:
-        return uuid.UUID(text)
+        return uuid.UUID(ref)
     except ValueError:
-        raise NotFound(f"No {what} with that id.") from None
+        pass
+    for user in service.list_users(cc, CLI_PRINCIPAL, None):
+        if user.username == ref:
+            return user.id
+    raise NotFound("No user with that id or username.")
 
 
 def _print(enrolment: Enrolment, base_url: str) -> None:
@@ -76,6 +82,8 @@ def list_(tenant: str = typer.Option("", help="Only this tenant (id or slug)."))
 
             tenant_id = get_tenant(cc, CLI_PRINCIPAL, tenant).id
         table = Table("id", "username", "role", "tenant", "enrolled", "disabled")
+        for column in table.columns[:4]:
+            column.overflow = "fold"  # ids are copied from here: never truncate them
         for u in service.list_users(cc, CLI_PRINCIPAL, tenant_id):
             table.add_row(str(u.id), u.username, u.role, str(u.tenant_id or "-"),
                           "yes" if u.enrolled else "no", "yes" if u.disabled_at else "no")
@@ -85,11 +93,11 @@ def list_(tenant: str = typer.Option("", help="Only this tenant (id or slug)."))
 
 
 @app.command("disable")
-def disable(user_id: str = typer.Argument(...)) -> None:
+def disable(user: str = typer.Argument(..., help="User id or username.")) -> None:
     """Disable a user and end all their sessions now."""
     cc = cli_app()
     try:
-        service.disable_user(cc, CLI_PRINCIPAL, _id(user_id, "user"))
+        service.disable_user(cc, CLI_PRINCIPAL, _user(cc, user))
         typer.echo("Disabled; every session of that user has ended.")
     finally:
         cc.close()
@@ -97,7 +105,7 @@ def disable(user_id: str = typer.Argument(...)) -> None:
 
 @app.command("training")
 def training(
-    user_id: str = typer.Argument(...),
+    user: str = typer.Argument(..., help="User id or username."),
     completed_on: str = typer.Option(..., help="YYYY-MM-DD"),
 ) -> None:
     """Record that a user completed HIPAA training (needed for any PHI access)."""
@@ -111,7 +119,7 @@ def training(
         raise InvalidInput("--completed-on must be YYYY-MM-DD.") from None
     cc = cli_app()
     try:
-        service.record_training(cc, CLI_PRINCIPAL, _id(user_id, "user"), day)
+        service.record_training(cc, CLI_PRINCIPAL, _user(cc, user), day)
         typer.echo("Training recorded.")
     finally:
         cc.close()
