@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from carecall.audit import merkle, tree_store
 from carecall.audit.checkpoint import Checkpoint, sign_checkpoint
@@ -21,6 +22,7 @@ from carecall.audit.model import (
     InclusionProof,
     SignedHead,
 )
+from carecall.audit.reads import Reader
 from carecall.audit.sequencer import sequence_pending
 from carecall.audit.signing import NoteSigner
 from carecall.audit.store import audit_entries
@@ -81,20 +83,18 @@ def latest_head(db: Database) -> SignedHead | None:
 
 
 def _range_hashes(
-    session: Session, ranges: list[tuple[int, int]], tree_size: int, extra: list[merkle.Node]
+    reader: Reader, ranges: list[tuple[int, int]], tree_size: int, extra: list[merkle.Node]
 ) -> tuple[list[bytes], bytes, dict[merkle.Node, bytes]]:
     """MTH of each range and the root at ``tree_size``, from one query of stored nodes."""
     parts = [merkle.subtrees(a, b) for a, b in ranges]
     root_parts = merkle.subtrees(0, tree_size)
     wanted = [n for p in parts for n in p] + root_parts + extra
-    found = tree_store.fetch_nodes(session, wanted)
-    missing = [n for n in wanted if n not in found]
-    if missing:
-        state = tree_store.read_tree(session)
-        current = state[0] if state else 0
+    found = reader.nodes(wanted)
+    if len(found) < len(set(wanted)):
+        current = reader.tree_size()
         if tree_size > current:
             raise InvalidInput(f"Tree size must be at most {current}.")
-        level, idx = missing[0]
+        level, idx = next(n for n in wanted if n not in found)
         raise IntegrityFailure(
             f"The audit tree is missing node (level {level}, index {idx}); "
             "run `carecall audit verify`."
@@ -103,13 +103,25 @@ def _range_hashes(
     return hashes, merkle.fold([found[n] for n in root_parts]), found
 
 
-def _tree_size(session: Session, tree_size: int | None) -> int:
+def _tree_size(reader: Reader, tree_size: int | None) -> int:
     if tree_size is not None:
         return tree_size
-    head = tree_store.latest_head(session)
-    if head is None:
+    size = reader.latest_head_size()
+    if size is None:
         raise InvalidInput("There is no signed tree head yet; run `carecall audit head` first.")
-    return head.tree_size
+    return size
+
+
+@contextmanager
+def _reader(db: Database) -> Iterator[Reader]:
+    """Proofs only read, and stored nodes never change once written: a plain connection with
+    no unit of work is enough, and keeps them off SQLite's write lock."""
+    with db.read() as conn:
+        reader = Reader(conn, db.dialect)
+        try:
+            yield reader
+        finally:
+            reader.close()
 
 
 def inclusion_proof(
@@ -117,24 +129,24 @@ def inclusion_proof(
 ) -> InclusionProof:
     """Prove an entry (by id or log index) is in the tree of ``tree_size`` (default: latest
     signed head)."""
-    with db.transaction() as session:
-        size = _tree_size(session, tree_size)
+    with _reader(db) as reader:
+        size = _tree_size(reader, tree_size)
         if size < 1:
             raise InvalidInput("Tree size must be at least 1.")
         entry_id: uuid.UUID | None = None
         if isinstance(entry, uuid.UUID):
-            found = tree_store.find_entry(session, entry)
-            if found is None:
+            exists, found = reader.entry_index(entry)
+            if not exists:
                 raise NotFound("No audit entry with that id.")
-            if found[0] is None:
+            if found is None:
                 raise InvalidInput(
                     "That audit entry is not sequenced yet; run `carecall audit head`."
                 )
-            index, entry_id = found[0], entry
+            index, entry_id = int(found), entry
         else:
             index = entry
         if index >= size:
-            if isinstance(entry, int) and tree_store.entry_at(session, index) is None:
+            if isinstance(entry, int) and not reader.has_index(index):
                 raise NotFound("No audit entry at that log index.")
             raise InvalidInput(
                 f"Entry {index} is not in the tree of size {size}; publish a newer head."
@@ -142,7 +154,7 @@ def inclusion_proof(
         if index < 0:
             raise NotFound("No audit entry at that log index.")
         ranges = merkle.inclusion_ranges(index, size)
-        hashes, root, nodes = _range_hashes(session, ranges, size, [(0, index)])
+        hashes, root, nodes = _range_hashes(reader, ranges, size, [(0, index)])
     # The leaf hash comes from the stored level-0 node; verify_log checks those against the
     # entries' bodies.
     return InclusionProof(index, size, nodes[(0, index)], tuple(hashes), root, entry_id)
@@ -152,20 +164,19 @@ def consistency_proof(db: Database, old_size: int, new_size: int | None = None) 
     ConsistencyProof
 ):
     """Prove the tree of ``new_size`` (default: latest signed head) extends ``old_size``."""
-    with db.transaction() as session:
-        new = _tree_size(session, new_size)
-        state = tree_store.read_tree(session)
-        current = state[0] if state else 0
+    with _reader(db) as reader:
+        new = _tree_size(reader, new_size)
+        current = reader.tree_size()
         if not 0 <= old_size <= new <= current:
             raise InvalidInput(
                 f"Need 0 <= old size <= new size <= {current}; got {old_size} and {new}."
             )
         if old_size == 0:
-            new_root = _range_hashes(session, [], new, [])[1] if new else merkle.EMPTY_ROOT
+            new_root = _range_hashes(reader, [], new, [])[1] if new else merkle.EMPTY_ROOT
             return ConsistencyProof(0, new, merkle.EMPTY_ROOT, new_root, ())
         ranges = merkle.consistency_ranges(old_size, new)
         old_parts = merkle.subtrees(0, old_size)
-        hashes, new_root, nodes = _range_hashes(session, ranges, new, old_parts)
+        hashes, new_root, nodes = _range_hashes(reader, ranges, new, old_parts)
         old_root = merkle.fold([nodes[n] for n in old_parts])
     return ConsistencyProof(old_size, new, old_root, new_root, tuple(hashes))
 

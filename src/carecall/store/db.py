@@ -76,6 +76,30 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        """A pooled DBAPI connection for read-only work outside any unit of work.
+
+        ``transaction()`` begins SQLite with ``BEGIN IMMEDIATE``, taking the write lock; a
+        proof or a verification only reads, so it must neither queue behind writers nor block
+        them. On SQLite each statement runs on its own snapshot unless the caller issues
+        ``BEGIN``; on PostgreSQL the driver opens a transaction. Either is rolled back when
+        the connection goes back to the pool. Queries use the driver's own parameter style.
+        """
+        try:
+            conn = self.engine.raw_connection()
+        except DBAPIError as exc:
+            raise StoreUnavailable(_unreachable(self.url)) from exc
+        try:
+            yield conn
+        except self.engine.dialect.loaded_dbapi.OperationalError as exc:
+            if "connect" in str(exc).lower():
+                conn.invalidate()
+                raise StoreUnavailable(_unreachable(self.url)) from exc
+            raise
+        finally:
+            conn.close()
+
     def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the database answers."""
         try:

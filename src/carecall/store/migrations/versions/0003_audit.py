@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("idx", sa.BigInteger(), nullable=False),
         sa.Column("hash", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("level", "idx", name="pk_audit_tree_nodes"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "audit_signed_heads",

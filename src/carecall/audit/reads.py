@@ -1,0 +1,113 @@
+"""Read-only queries on a plain DBAPI connection (``Database.read()``), for proofs and verify.
+
+Proofs are served per request and must stay well under a millisecond: no unit of work (on
+SQLite that would take the write lock), no SQLAlchemy statement compilation, and the nodes a
+proof needs (about 2 log2 n of them) fetched in one query whose text depends only on the
+dialect, so the server keeps it prepared.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from carecall.audit.merkle import Node
+
+# PostgreSQL: the wanted (level, idx) pairs as two arrays, joined to the primary key.
+_PG_NODES = (
+    "SELECT w.level, w.idx, n.hash FROM unnest(%s::smallint[], %s::bigint[]) AS w(level, idx) "
+    "JOIN audit_tree_nodes n ON n.level = w.level AND n.idx = w.idx"
+)
+# SQLite has no arrays; an OR of primary-key equalities becomes one index look-up per term,
+# and the driver's statement cache keeps the (few) distinct texts prepared.
+_SQLITE_TERM = "(level = ? AND idx = ?)"
+_SQLITE_NODES: dict[int, str] = {}
+
+
+class Reader:
+    """A cursor and the SQL spelling of its dialect."""
+
+    def __init__(self, connection: Any, dialect: str) -> None:
+        self.connection = connection
+        self.cursor = connection.cursor()
+        self.postgres = dialect == "postgresql"
+
+    def snapshot(self) -> None:
+        """Read everything after this from one snapshot, so that a sequencer committing
+        meanwhile cannot look like tampering. SQLite's deferred ``BEGIN`` takes no lock."""
+        if self.postgres:
+            self.connection.rollback()  # the pool's liveness ping may have opened one
+            self.cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        else:
+            self.cursor.execute("BEGIN")
+
+    def pages(self, sql: str, batch: int) -> Iterator[list[Any]]:
+        """A big result in pages by keyset: ``sql`` selects the key first, and takes the last
+        key seen and the page size as parameters. Each page is one plain (binary, on
+        PostgreSQL) query, faster than a server-side cursor, and never holds a million rows."""
+        cursor = self.connection.cursor(binary=True) if self.postgres else self.cursor
+        last = -(2**63)
+        try:
+            while True:
+                cursor.execute(self._sql(sql), (last, batch))
+                rows = cursor.fetchall()
+                if rows:
+                    yield rows
+                if len(rows) < batch:
+                    return
+                last = rows[-1][0]
+        finally:
+            if cursor is not self.cursor:
+                cursor.close()
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self.cursor.execute(self._sql(sql), params)
+        return self.cursor.fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.cursor.execute(self._sql(sql), params)
+        return list(self.cursor.fetchall())
+
+    def uuid_param(self, value: uuid.UUID) -> Any:
+        """``Uuid`` columns: native on PostgreSQL, 32 hex digits on SQLite (SQLAlchemy's form)."""
+        return value if self.postgres else value.hex
+
+    def nodes(self, wanted: Sequence[Node]) -> dict[Node, bytes]:
+        pairs = sorted(set(wanted))
+        if not pairs:
+            return {}
+        if self.postgres:
+            self.cursor.execute(_PG_NODES, ([lv for lv, _ in pairs], [ix for _, ix in pairs]))
+        else:
+            sql = _SQLITE_NODES.get(len(pairs))
+            if sql is None:
+                where = " OR ".join([_SQLITE_TERM] * len(pairs))  # placeholders, never values
+                sql = "SELECT level, idx, hash FROM audit_tree_nodes WHERE " + where  # noqa: S608
+                _SQLITE_NODES[len(pairs)] = sql
+            self.cursor.execute(sql, [v for pair in pairs for v in pair])
+        return {(lv, ix): bytes(h) for lv, ix, h in self.cursor.fetchall()}
+
+    def tree_size(self) -> int:
+        row = self.one("SELECT tree_size FROM audit_tree_state WHERE id = 1")
+        return 0 if row is None else int(row[0])
+
+    def latest_head_size(self) -> int | None:
+        row = self.one("SELECT max(tree_size) FROM audit_signed_heads")
+        return None if row is None or row[0] is None else int(row[0])
+
+    def entry_index(self, entry_id: uuid.UUID) -> tuple[bool, int | None]:
+        """(found, log index or None while unsequenced)."""
+        row = self.one(
+            "SELECT log_index FROM audit_entries WHERE entry_id = ?", (self.uuid_param(entry_id),)
+        )
+        return (False, None) if row is None else (True, row[0])
+
+    def has_index(self, log_index: int) -> bool:
+        return self.one("SELECT 1 FROM audit_entries WHERE log_index = ?", (log_index,)) is not None
+
+    def close(self) -> None:
+        self.cursor.close()
