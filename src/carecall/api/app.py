@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from carecall import __version__
 from carecall.access.errors import RateLimited
 from carecall.access.ratelimit import SlidingWindow
+from carecall.api.body_limit import BodyLimit
 from carecall.app import Carecall
 from carecall.core.errors import CarecallError
 
@@ -109,7 +110,7 @@ def create_api(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request.state.request_id = uuid.uuid4().hex
-        limit = MAX_IMPORT_BODY if request.url.path.endswith("/import") else MAX_BODY
+        limit = body_limit(request.url.path)
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             response: Response = _error(
@@ -126,4 +127,9 @@ def create_api(
     api.include_router(health.router)
     for module in (auth, users, tenants, apikeys, patients):
         api.include_router(module.router)
+    api.add_middleware(BodyLimit, limit_for=body_limit)
     return api
+
+
+def body_limit(path: str) -> int:
+    return MAX_IMPORT_BODY if path.endswith("/import") else MAX_BODY
