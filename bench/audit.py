@@ -1,9 +1,12 @@
 """Audit log benchmark: durable appends, sequencing, verify_log and proofs at 1,000,000 entries.
 
     .venv/bin/python bench/audit.py [--pg postgresql://postgres@127.0.0.1:5432/] [--entries N]
+        [--skip-sqlite] [--skip-appends] [--keep DIR]
 
 Uses a temporary SQLite file and, with --pg, a scratch PostgreSQL database it creates and
-drops. Prints a markdown table.
+drops. With --keep DIR the SQLite file, the signing keys and the PostgreSQL database
+carecall_bench_keep persist, so ``--skip-appends --keep DIR`` reruns verify and proofs in
+about a minute without refilling. Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -89,11 +92,13 @@ VERIFY_TARGET = "< 5 s"
 PROOF_TARGET = "< 1 ms"
 
 
-def run(url: str, label: str, entries: int, seconds: float, rows: list[Row]) -> None:
+def run(url: str, label: str, entries: int, seconds: float, rows: list[Row],
+        key_dir: Path | None = None) -> None:
     db = Database(url)
     migrate.upgrade(db.engine)
-    for many, per_tx in ((False, 1), (False, ENTRIES_PER_TX), (False, 100), (True, ENTRIES_PER_TX),
-                         (True, 100)):
+    append_runs = ((False, 1), (False, ENTRIES_PER_TX), (False, 100), (True, ENTRIES_PER_TX),
+                   (True, 100))
+    for many, per_tx in append_runs if seconds > 0 else ():
         eps, cps = bench_appends(url, seconds, per_tx, many)
         fn = "append_many" if many else "append"
         rows.append((label, f"durable `{fn}`, {WRITERS} writer processes, {per_tx} entries/tx",
@@ -105,7 +110,7 @@ def run(url: str, label: str, entries: int, seconds: float, rows: list[Row]) -> 
     took = time.perf_counter() - start
     rows.append((label, f"sequence {sequenced:,} entries (batches of 10,000)",
                  f"{sequenced / took:,.0f} entries/s ({took:.1f} s)", ""))
-    key, _ = load_or_create_signing_key(Path(tempfile.mkdtemp()) / "k")
+    key, _ = load_or_create_signing_key((key_dir or Path(tempfile.mkdtemp())) / f"{label}.key")
     head = service.publish_head(db, NoteSigner(key, "bench/audit"), SystemClock())
     for columns in (False, True):
         start = time.perf_counter()
@@ -157,12 +162,33 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=5.0, help="per append measurement")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-appends", action="store_true",
+                        help="measure only sequencing, verify_log and proofs")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="reuse (or create and keep) bench.db in DIR and, with --pg, the "
+                        "database carecall_bench_keep, so reruns skip the fill")
     args = parser.parse_args()
+    seconds = 0.0 if args.skip_appends else args.seconds
     rows: list[Row] = []
     if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            run(f"sqlite:///{tmp}/bench.db", "SQLite", args.entries, args.seconds, rows)
-    if args.pg:
+        if args.keep:
+            run(f"sqlite:///{Path(args.keep) / 'bench.db'}", "SQLite", args.entries, seconds, rows,
+                Path(args.keep))
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                run(f"sqlite:///{tmp}/bench.db", "SQLite", args.entries, seconds, rows)
+    if args.pg and args.keep:
+        base = make_url(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
+        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if conn.execute(text(
+                "SELECT 1 FROM pg_database WHERE datname = 'carecall_bench_keep'"
+            )).first() is None:
+                conn.execute(text('CREATE DATABASE "carecall_bench_keep"'))
+        admin.dispose()
+        run(base.set(database="carecall_bench_keep").render_as_string(hide_password=False),
+            "PostgreSQL", args.entries, seconds, rows, Path(args.keep))
+    elif args.pg:
         base = make_url(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
         name = f"carecall_bench_{os.getpid()}"
         admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -171,7 +197,7 @@ def main() -> None:
             sync = conn.execute(text("SHOW synchronous_commit")).scalar_one()
         try:
             run(base.set(database=name).render_as_string(hide_password=False), "PostgreSQL",
-                args.entries, args.seconds, rows)
+                args.entries, seconds, rows)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

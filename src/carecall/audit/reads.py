@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from psycopg import sql
+
 from carecall.audit.merkle import Node
 
 # PostgreSQL: the wanted (level, idx) pairs as two arrays, joined to the primary key.
@@ -33,12 +35,21 @@ class Reader:
         self.cursor = connection.cursor()
         self.postgres = dialect == "postgresql"
 
-    def snapshot(self) -> None:
+    def snapshot(self, exported: str | None = None) -> None:
         """Read everything after this from one snapshot, so that a sequencer committing
-        meanwhile cannot look like tampering. SQLite's deferred ``BEGIN`` takes no lock."""
-        if self.postgres:
-            self.connection.rollback()  # the pool's liveness ping may have opened one
-            self.cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        meanwhile cannot look like tampering. SQLite's deferred ``BEGIN`` takes no lock.
+        ``exported`` (PostgreSQL) joins another transaction's ``pg_export_snapshot()``."""
+        if self.postgres:  # read connections are in autocommit: begin explicitly
+            self.cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if exported is not None:
+                # A utility statement takes no bound parameter: quote the id client-side.
+                self.cursor.execute(
+                    sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(exported))
+                )
+            # Whole-table streams: compiling them (JIT) costs more than it saves, and the
+            # primary-key order wanted is the index's own, which a sort would only repeat.
+            self.cursor.execute("SET LOCAL jit = off")
+            self.cursor.execute("SET LOCAL enable_sort = off")
         else:
             self.cursor.execute("BEGIN")
 

@@ -40,6 +40,15 @@ class Settings:
     audit_head_interval: float = 60.0
     #: The public base URL Twilio calls (behind a proxy, the proxy's URL).
     public_base_url: str = ""
+    #: Twilio credentials (the auth token signs webhooks and authenticates REST calls).
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    #: Where Twilio's REST API lives; tests point it at a local server speaking its protocol.
+    twilio_api_base: str = "https://api.twilio.com"
+    #: Outbound campaigns: attempts in flight at once, and seconds between two contacts to
+    #: one number.
+    campaign_concurrency: int = 10
+    campaign_number_interval: float = 60.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -29,6 +29,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _autocommit(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.autocommit = True
+
+
 def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -54,6 +58,16 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reads = self.engine
+        if self.engine.dialect.name == "postgresql":
+            # Reads (proofs, verify) get their own small pool of autocommit connections with
+            # no liveness ping: a proof is one prepared query, and the ping plus the implicit
+            # BEGIN and the ROLLBACK on return would triple its round trips. A connection
+            # the server dropped fails its first query instead; ``read`` then empties this
+            # pool so the next read reconnects.
+            kwargs = {**engine_kwargs, "pool_pre_ping": False, "pool_size": 5}
+            self._reads = make_engine(url, **kwargs)
+            event.listen(self._reads, "connect", _autocommit)
 
     @property
     def dialect(self) -> str:
@@ -82,19 +96,22 @@ class Database:
 
         ``transaction()`` begins SQLite with ``BEGIN IMMEDIATE``, taking the write lock; a
         proof or a verification only reads, so it must neither queue behind writers nor block
-        them. On SQLite each statement runs on its own snapshot unless the caller issues
-        ``BEGIN``; on PostgreSQL the driver opens a transaction. Either is rolled back when
-        the connection goes back to the pool. Queries use the driver's own parameter style.
+        them. Each statement runs on its own snapshot (PostgreSQL read connections are in
+        autocommit) unless the caller issues ``BEGIN``; an open transaction is rolled back
+        when the connection goes back to the pool. Queries use the driver's own parameter style.
         """
         try:
-            conn = self.engine.raw_connection()
+            conn = self._reads.raw_connection()
         except DBAPIError as exc:
             raise StoreUnavailable(_unreachable(self.url)) from exc
         try:
             yield conn
         except self.engine.dialect.loaded_dbapi.OperationalError as exc:
-            if "connect" in str(exc).lower():
+            message = str(exc).lower()
+            if "connect" in message or "terminat" in message or "closed" in message:
                 conn.invalidate()
+                if self._reads is not self.engine:
+                    self._reads.dispose()  # its other connections died with this one
                 raise StoreUnavailable(_unreachable(self.url)) from exc
             raise
         finally:
@@ -110,6 +127,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._reads is not self.engine:
+            self._reads.dispose()
 
 
 def _is_connection_error(exc: OperationalError) -> bool:
