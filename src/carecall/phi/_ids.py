@@ -11,14 +11,19 @@ from __future__ import annotations
 import re
 
 from carecall.phi._scan import Found, Scan
-from carecall.phi._vocab import ACRONYMS
+from carecall.phi._vocab import ACRONYMS, FUNCTION, words
 from carecall.phi.model import Label
-from carecall.phi.spoken import FILLERS, TEENS, TENS, UNITS, read_element
+from carecall.phi.spoken import FILLERS, TEENS, TENS, UNITS, letter_at, read_element
 
 _SSN_RE = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _ALNUM_RE = re.compile(
     r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{3,}\b"
 )
+_NOT_AN_ID_RE = re.compile(
+    r"covid-?19|sars-cov-?2|h\d+n\d+|(?:hb)?a1c|b\d{1,2}|d[23]|co2|spo2|kn?95|g6pd|il-?\d+"
+    r"|mp3|mp4|4k|1080p|24/7|w-?[249]|i-?9|1099|401k|403b|x86|utf-?8|http\d?|ipv[46]"
+    r"|\d+d|\d{4}-\d{2}-\d{2}t\d{2}", re.IGNORECASE)
+"""Medical and everyday terms shaped like identifiers ("COVID-19", "HbA1c", "W-2", "N95")."""
 _UNIT_SUFFIX_RE = re.compile(
     r"^\d+(?:st|nd|rd|th|mg|mcg|ml|g|kg|lb|lbs|am|pm|x|s|k|mm|cm|in|ft|hr|hrs|min|mins|%)$", re.I
 )
@@ -42,12 +47,21 @@ def formatted(scan: Scan) -> None:
         scan.found.append(Found(m.start(), m.end(), Label.SSN, 9))
     for m in _ALNUM_RE.finditer(text):
         word = m.group()
-        if _UNIT_SUFFIX_RE.match(word) or word.lower() in ACRONYMS:
+        if _UNIT_SUFFIX_RE.match(word) or word.lower() in ACRONYMS or _NOT_AN_ID_RE.fullmatch(
+                word):
             continue
         if sum(c.isdigit() for c in word) < 2 and len(word) < 6:
             continue
-        cue = scan.cue_before_offset(m.start()) or scan.asked_one()
+        if scan.model_number(_token_at(scan, m.start())):
+            continue
+        cue = scan.cue_before_offset(m.start()) or scan.cue_after_offset(m.end()) or (
+            scan.asked_one())
         scan.found.append(Found(m.start(), m.end(), id_label(cue), 7))
+
+
+def _token_at(scan: Scan, offset: int) -> int:
+    """Index of the token that starts at ``offset`` (or the first after it)."""
+    return next((k for k, tok in enumerate(scan.toks) if tok.start >= offset), scan.count)
 
 
 def _elements(scan: Scan, i: int) -> tuple[list[tuple[str, int, int]], int]:
@@ -55,9 +69,13 @@ def _elements(scan: Scan, i: int) -> tuple[list[tuple[str, int, int]], int]:
     ([(kind "L" or "D", first token, last token)], index after the last token read)."""
     elements: list[tuple[str, int, int]] = []
     j = i
+    if _letter_prefix(scan, i):
+        elements.append(("L", i, i))  # "PX dash four four one two"
+        j = i + 1
     while j < scan.count:
         n = scan.norms[j]
-        if elements and n in _ID_JOINERS:
+        if elements and (n in _ID_JOINERS or (n == "." and (
+                scan.norm(j - 1) == "." or scan.norm(j + 1) == "."))):  # "four four... one"
             j += 1
             continue
         element = read_element(scan.toks, j)
@@ -67,12 +85,60 @@ def _elements(scan: Scan, i: int) -> tuple[list[tuple[str, int, int]], int]:
             elements.append(("D", j, j + element[1] - 1))
             j += element[1]
             continue
-        if len(n) == 1 and scan.toks[j].is_word:
-            elements.append(("L", j, j))
+        letter = letter_at(scan.toks, j) if len(n) == 1 or n in ("double", "triple") else None
+        if letter is not None and scan.toks[j].is_word:
+            elements.append(("L", j, j + letter[1] - 1))  # "k", "m as in mary"
+            j += letter[1]
+            continue
+        if n in NATO and (elements or _id_part(scan, j + 1)):
+            elements.append(("L", j, j))  # "alpha bravo four four one"
             j += 1
             continue
         break
     return elements, j
+
+
+NATO = words("""alpha alfa bravo charlie delta echo foxtrot golf hotel india juliet juliett
+    kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray
+    yankee zulu""")
+"""The spelling alphabet call-centre staff and callers read letters with."""
+
+
+def _id_part(scan: Scan, k: int) -> bool:
+    """A letter, a digit group or a spelling-alphabet word at ``k``."""
+    if k >= scan.count:
+        return False
+    n = scan.norms[k]
+    return (len(n) == 1 and n.isalnum()) or n in NATO or read_element(scan.toks, k) is not None
+
+
+_PREFIX_LETTERS = (2, 4)
+_DASHES = frozenset({"-", "dash", "hyphen"})
+
+
+def _letter_prefix(scan: Scan, i: int) -> bool:
+    """A short letter code joined by a dash to the digits that follow ("PX dash 4 4 1 2",
+    "mr dash zero zero seven")."""
+    if scan.norm(i + 1) not in _DASHES:
+        return False
+    tok = scan.toks[i]
+    n = tok.norm
+    if not (_PREFIX_LETTERS[0] <= len(n) <= _PREFIX_LETTERS[1] and n.isalpha() and n.isascii()):
+        return False
+    if n in FUNCTION or n in _NUMBERISH:
+        return False
+    digits = 0
+    k = i + 2
+    while k < scan.count and digits < _PREFIX_DIGITS:
+        element = read_element(scan.toks, k)
+        if element is None or element[2]:
+            break
+        digits += len(element[0])
+        k += element[1]
+    return digits >= _PREFIX_DIGITS
+
+
+_PREFIX_DIGITS = 4
 
 
 def _keeps_leading_article(scan: Scan, elements: list[tuple[str, int, int]]) -> bool:
@@ -89,7 +155,7 @@ def _keeps_leading_article(scan: Scan, elements: list[tuple[str, int, int]]) -> 
 def _trim(scan: Scan, elements: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """Drop an article said before or after the identifier ("a", "i")."""
     if elements and elements[0][0] == "L" and scan.norms[elements[0][1]] in _ARTICLES and (
-            not _keeps_leading_article(scan, elements)):
+            elements[0][1] == elements[0][2]) and not _keeps_leading_article(scan, elements):
         elements = elements[1:]
     while elements and elements[-1][0] == "L" and scan.norms[elements[-1][1]] in _ARTICLES:
         elements = elements[:-1]
@@ -97,25 +163,58 @@ def _trim(scan: Scan, elements: list[tuple[str, int, int]]) -> list[tuple[str, i
 
 
 def _is_identifier(scan: Scan, elements: list[tuple[str, int, int]]) -> bool:
-    letters = sum(1 for k, f, _ in elements if k == "L" and scan.norms[f] not in "aio")
-    digits = sum(1 for k, f, _ in elements if k == "D" and scan.norms[f] not in ("o", "oh"))
-    return len(elements) >= _ELEMENTS_MIN and letters >= 1 and digits >= 1
+    """At least one letter and one digit, four characters in all (a written group counts for
+    each of its digits: "L as in larry 4471" has five)."""
+    if len(elements) < 2:
+        return False
+    letters = digits = size = 0
+    for kind, first, _ in elements:
+        n = scan.norms[first]
+        if kind == "L":
+            size += 1
+            letters += n not in ("a", "i", "o")
+        else:
+            size += len(n) if scan.toks[first].is_digits else 1
+            digits += n not in ("o", "oh")
+    return size >= _ELEMENTS_MIN and letters >= 1 and digits >= 1
+
+
+def _lettered_phone(scan: Scan, elements: list[tuple[str, int, int]]) -> bool:
+    """"T 614-555-0142", "F: 614-555-0143": one capital of a contact card (telephone, fax,
+    cell...) before a phone, which the number rules read."""
+    first = scan.toks[elements[0][1]]
+    if elements[0][0] != "L" or first.text not in _CARD_LETTERS or any(
+            kind == "L" for kind, _, _ in elements[1:]):
+        return False
+    digits = sum(len(scan.norms[f]) for kind, f, _ in elements[1:] if kind == "D")
+    return digits >= _PHONE_DIGITS_MIN
+
+
+_CARD_LETTERS = frozenset("TFPCMHWO")
+_PHONE_DIGITS_MIN = 7
 
 
 def spoken(scan: Scan) -> None:
     """Identifiers said as letters and digits mixed ("x j h four five six", "two v h two dash
     l d five", "seven a b c one two three")."""
     i = 0
+    norms = scan.norms
+    last_index = scan.count - 1
     while i < scan.count:
-        n = scan.norms[i]
-        if len(n) > 1 and n not in _NUMBERISH and not scan.toks[i].is_digits:
+        n = norms[i]
+        if len(n) > 1 and n not in _NUMBERISH and not "0" <= n[0] <= "9" and not (
+                i < last_index and ((norms[i + 1] in _DASHES and _letter_prefix(scan, i)) or (
+                    n in NATO and _id_part(scan, i + 1)))):
             i += 1
             continue
         elements, j = _elements(scan, i)
         elements = _trim(scan, elements)
-        if _is_identifier(scan, elements):
+        if _is_identifier(scan, elements) and not _lettered_phone(scan, elements) and not (
+                _NOT_AN_ID_RE.fullmatch(
+                scan.text[scan.toks[elements[0][1]].start : scan.toks[elements[-1][2]].end]) and (
+                not scan.model_number(elements[0][1]))):
             first, last = elements[0][1], elements[-1][2]
-            cue = scan.cue_before(first, 12) or scan.asked_one()
+            cue = scan.cue_before(first, 12) or scan.cue_after(last) or scan.asked_one()
             scan.add(first, last, id_label(cue), 7)
             i = last + 1
         else:

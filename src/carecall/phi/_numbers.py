@@ -8,9 +8,10 @@ phone, three-two-four a social, six or more some identifier).
 
 from __future__ import annotations
 
+import itertools
 import re
 
-from carecall.phi import _ages, cues
+from carecall.phi import _addresses, _ages, cues
 from carecall.phi._scan import Found, Scan
 from carecall.phi._vocab import BEFORE_NOT_ID, UNITS_AFTER
 from carecall.phi.model import Label
@@ -24,11 +25,22 @@ _ALWAYS_AMOUNT_AFTER = frozenset({"mg", "milligrams", "dollars"})
 _EXTENSION = frozenset({"extension", "ext", "x"})
 _PHONE_GAP = frozenset({"and", "then", "the", "number", "is", ",", "-", "uh", "um", "its",
                         "it's", "rest", "of", "it"})
+_PAUSES = frozenset({".", ",", "-", "uh", "um", "..."})
+_PREFIX_LETTERS_MAX = 4
+_CARD_DIGITS = (13, 19)
+_ZIP_LENGTHS = (5, 9)
+_DIGIT_BY_DIGIT = 5
+_LOCAL_PHONE = 7
+_CARD_LETTERS = frozenset("TFPCMHWO")
+"""Contact-card letters: telephone, fax, phone, cell, mobile, home, work, office."""
+_SHORT_CUED = 5
+_DATE_DIGITS_MAX = 8
 _ID_LENGTH_MIN = 3
 _SHORT_QUANTITY = 6
 _ASK_REACH = 8
 _NEAR = 6
 _FAR = 12
+_SENTENCE_REACH = 30
 """A bare answer to the agent's question starts within this many tokens of the line."""
 
 
@@ -50,37 +62,54 @@ def _is_amount(scan: Scan, run: NumberRun, cue: Label | None) -> bool:
     return False
 
 
-def _by_cue(run: NumberRun, cue: Label) -> Label | None:
+_FIXED_LENGTHS: dict[Label, tuple[int, ...]] = {
+    Label.ADDRESS: (5, 9), Label.SSN: (4, 9), Label.EMAIL: (), Label.URL: (),
+    Label.IP_ADDRESS: (),
+}
+"""Cues whose values have set lengths (a ZIP, a social or its last four) or are never bare
+digits (an e-mail address)."""
+
+
+def _by_cue(run: NumberRun, cue: Label, before: str) -> Label | None:
     """The cue's label when the digits fit it; None when they cannot be that identifier."""
     n = len(run.digits)
-    if cue is Label.ADDRESS:
-        return Label.ADDRESS if n in (5, 9) else None
-    if cue is Label.SSN:
-        return Label.SSN if n in (4, 9) else None
+    if cue in _FIXED_LENGTHS:
+        return cue if n in _FIXED_LENGTHS[cue] else None
     if cue in (Label.PHONE, Label.FAX):
-        return cue if n >= 7 else None
-    if cue in (Label.EMAIL, Label.URL, Label.IP_ADDRESS):
-        return None
-    if run.quantity and n < _SHORT_QUANTITY:
-        return None
-    return cue if n >= _ID_LENGTH_MIN else None
+        return cue if n >= _LOCAL_PHONE else None
+    short_amount = (run.quantity and n < _SHORT_QUANTITY) or (
+        n < _SHORT_CUED and before in BEFORE_NOT_ID)  # "my heart monitor beeps above 120"
+    return cue if n >= _ID_LENGTH_MIN and not short_amount else None
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for k, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if k % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
 
 
 def _by_shape(run: NumberRun, before: str) -> Label | None:
     """Ten digits is a phone, 3-2-4 a social, seven written digits a local phone."""
     digits = run.digits
     n = len(digits)
-    if run.quantity or (before in BEFORE_NOT_ID and n < 10):
+    digit_by_digit = run.spoken and len(run.groups) >= _DIGIT_BY_DIGIT
+    if run.quantity or (before in BEFORE_NOT_ID and n < 10 and not (
+            before == "at" and n == _LOCAL_PHONE and digit_by_digit)):  # "at 5 5 5 0 1 4 4"
         return None
-    if n >= 10 and (n <= 11 or digits.startswith("1")):
-        return Label.PHONE
-    if n == 9 and len(run.groups) >= 3 and len(run.groups[0]) == 3:
-        return Label.SSN
-    if n == 7 and (not run.spoken or len(run.groups) >= 5):
-        return Label.PHONE
-    if n >= _SHORT_QUANTITY and not (n == 8 and len(run.groups) <= 2):
-        return Label.OTHER_ID
-    return None
+    if _CARD_DIGITS[0] <= n <= _CARD_DIGITS[1] and _luhn(digits):
+        return Label.ACCOUNT_NUMBER  # a payment card number: the Luhn check digit holds
+    shapes = (
+        (n >= 10 and (n <= 11 or digits.startswith("1")), Label.PHONE),
+        (n == 9 and len(run.groups) >= 3 and len(run.groups[0]) == 3, Label.SSN),
+        (n == _LOCAL_PHONE and (not run.spoken or len(run.groups) >= _DIGIT_BY_DIGIT),
+         Label.PHONE),
+        (n >= _SHORT_QUANTITY and not (n == 8 and len(run.groups) <= 2), Label.OTHER_ID),
+    )
+    return next((label for fits, label in shapes if fits), None)
 
 
 def _cue(scan: Scan, run: NumberRun) -> tuple[Label | None, bool]:
@@ -93,6 +122,12 @@ def _cue(scan: Scan, run: NumberRun) -> tuple[Label | None, bool]:
     cue = scan.cue_before(run.first, _FAR)
     if cue is not None:
         return cue, cue in (Label.PHONE, Label.FAX)
+    cue = scan.cue_after(run.last)
+    if cue is not None:
+        return cue, True
+    k = run.first - 1 if scan.norm(run.first - 1) != ":" else run.first - 2
+    if k >= 0 and scan.toks[k].text in _CARD_LETTERS and len(run.digits) >= _LOCAL_PHONE:
+        return (Label.FAX if scan.toks[k].text == "F" else Label.PHONE), True  # "F 614..."
     asked_ids = scan.asked - {Label.NAME}
     if run.first <= _ASK_REACH and len(asked_ids) == 1:
         return next(iter(asked_ids)), True
@@ -105,13 +140,18 @@ def _widen(scan: Scan, run: NumberRun, start: int, end: int) -> tuple[int, int]:
     if start > 0 and text[start - 1] in "(+":
         start -= 1
     k = run.last + 1
-    if scan.norm(k) in _EXTENSION or (scan.norm(k) == "." and scan.norm(k - 1) == "ext"):
+    if scan.norm(k) == "," and scan.norm(k + 1) in _EXTENSION:
+        k += 1  # "(503) 555-0139, ext. 204"
+    if scan.norm(k) in _EXTENSION:
         k += 1
-        if scan.norm(k) == ".":
+        if scan.norm(k) in (".", ":", "#"):
             k += 1
-        ext = next((r for r in scan.runs if r.first == k and len(r.digits) <= 6), None)
-        if ext is not None:
+        ext = scan.run_from.get(k)
+        if ext is not None and len(ext.digits) <= 6:
             end = ext.end
+    elif k < scan.count and scan.toks[k].start == run.end and re.fullmatch(
+            r"x\d{1,6}", scan.toks[k].norm + scan.norm(k + 1)):
+        end = scan.toks[k + 1].end  # "207.555.0174 x31"
     return start, end
 
 
@@ -127,12 +167,21 @@ def _letters_around(scan: Scan, run: NumberRun, cue: Label | None) -> tuple[int,
     before = run.first - 1
     tok = scan.toks[before] if before >= 0 else None
     if tok is not None and cue is not None and tok.text.isupper() and tok.is_word and 2 <= len(
-            tok.text) <= 3 and tok.norm not in ("oh", "o") and cues.closest_cue(tok.norm) is None:
-        start = tok.start  # "my plate is ABC 1234"
+            tok.text) <= _PREFIX_LETTERS_MAX and tok.norm not in ("oh", "o") and (
+            _prefix_not_cue(scan, before, cue)):
+        start = tok.start  # "my plate is ABC 1234", "the invoice is INV 88-01742"
     if start == run.start and cue is not None and len(scan.norm(before)) == 1 and (
             scan.toks[before].is_word and scan.cue_before(before, 3) is not None):
         start = scan.toks[before].start
     return start, end
+
+
+def _prefix_not_cue(scan: Scan, k: int, cue: Label) -> bool:
+    """Capitals before the digits are part of the identifier unless they are the cue itself
+    ("MRN 28009062"); a cue word said again after the cue ("the invoice is INV 88-01742") is
+    the identifier's prefix."""
+    own = cues.closest_cue(scan.norms[k])
+    return own is None or (own[0] is cue and scan.cue_before(k) is cue)
 
 
 def _split_phone(scan: Scan, runs: list[NumberRun], index: int) -> NumberRun | None:
@@ -148,6 +197,42 @@ def _split_phone(scan: Scan, runs: list[NumberRun], index: int) -> NumberRun | N
     return nxt
 
 
+def _paused_phone(scan: Scan, runs: list[NumberRun], index: int) -> NumberRun | None:
+    """"six one four. five five five. oh one four two": three runs of 3, 3 and 4 digits cut
+    apart by full stops or commas the speech-to-text put at the speaker's pauses; the last
+    run, when they make a phone."""
+    if index + 2 >= len(runs) or len(runs[index].digits) != 3:
+        return None
+    parts = runs[index : index + 3]
+    if [len(r.digits) for r in parts] != [3, 3, 4] or any(r.quantity for r in parts):
+        return None
+    for cur, nxt in itertools.pairwise(parts):
+        gap = range(cur.last + 1, nxt.first)
+        if not 1 <= len(gap) <= 3 or any(scan.norms[k] not in _PAUSES for k in gap):
+            return None
+    return parts[2]
+
+
+def _joined_phone(scan: Scan, index: int, cue: Label | None) -> int | None:
+    """A phone said in pieces ("area code six one four, then ...", "six one four. five five
+    five. oh one four two") added as one span; the last token used, or None."""
+    runs = scan.runs
+    run = runs[index]
+    label = cue or Label.PHONE
+    if cue in (Label.PHONE, Label.FAX) or scan.norm(run.first - 1) == "code":
+        rest = _split_phone(scan, runs, index)
+        if rest is not None:
+            start, end = _widen(scan, rest, run.start, rest.end)
+            scan.found.append(Found(start, end, label, 7))
+            return rest.last
+    paused = _paused_phone(scan, runs, index)
+    if paused is not None and cue in (None, Label.PHONE, Label.FAX):
+        start, end = _widen(scan, paused, run.start, paused.end)
+        scan.found.append(Found(start, end, label, 7 if cue else 5))
+        return paused.last
+    return None
+
+
 def _known_phone(scan: Scan, run: NumberRun) -> bool:
     if len(run.digits) < 10:
         return False
@@ -159,7 +244,7 @@ def numbers(scan: Scan) -> None:
     runs = scan.runs
     skip_until = -1
     for index, run in enumerate(runs):
-        if run.first <= skip_until or _ages.age(scan, run):
+        if run.first <= skip_until or _ages.age(scan, run) or scan.model_number(run.first):
             continue
         cue, near = _cue(scan, run)
         if _known_phone(scan, run):
@@ -168,21 +253,26 @@ def numbers(scan: Scan) -> None:
             continue
         if _is_amount(scan, run, cue):
             continue
-        if cue in (Label.PHONE, Label.FAX) or scan.norm(run.first - 1) == "code":
-            rest = _split_phone(scan, runs, index)
-            if rest is not None:
-                start, end = _widen(scan, rest, run.start, rest.end)
-                scan.found.append(Found(start, end, cue or Label.PHONE, 7))
-                skip_until = rest.last
-                continue
-        if cue is Label.DATE:
+        if len(run.digits) in _ZIP_LENGTHS and _addresses.after_state(scan, run.first):
+            scan.found.append(Found(run.start, run.end, Label.ADDRESS, 6))  # "ID 83702"
+            continue
+        joined = _joined_phone(scan, index, cue)
+        if joined is not None:
+            skip_until = joined
+            continue
+        if cue is Label.DATE and len(run.digits) <= _DATE_DIGITS_MAX:
             continue  # read as a date by the date rules or not at all
+        if cue is Label.DATE:
+            cue = None  # "my birthday is june fifth and my number is <ten digits>"
         shape = _by_shape(run, scan.norm(run.first - 1))
-        label = _by_cue(run, cue) if cue is not None else None
+        label = _by_cue(run, cue, scan.norm(run.first - 1)) if cue is not None else None
         if label is None or (not near and shape in (Label.PHONE, Label.SSN)):
             label = shape  # "... my claim, so call five five five ...": the shape is nearer
         if label is None:
             continue
+        if label is Label.PHONE and cue is None and scan.cue_before(
+                run.first, _SENTENCE_REACH) is Label.FAX:
+            label = Label.FAX  # "fax the discharge summary and the med list over to ..."
         start, end = _letters_around(scan, run, cue)
         if label in (Label.PHONE, Label.FAX):
             start, end = _widen(scan, run, start, end)

@@ -16,6 +16,20 @@ from carecall.phi.spoken import LetterRun, NumberRun, Token, letter_runs, number
 
 _SPELLED_RE = re.compile(r"\b[a-z](?: [a-z]\b)+")
 _SENTENCE_END = frozenset({".", "?", "!", ";"})
+_ABBREVIATIONS = frozenset({"no", "nos", "num", "acct", "ext", "dr", "mr", "mrs", "ms", "st",
+                            "inv", "pt", "med", "rec", "apt", "id", "ph", "tel", "ser", "e", "p",
+                            "o", "s", "n", "d", "b", "m", "r"})
+"""Words written with a full stop that does not end the sentence ("acct. no. 4471")."""
+_CUT_RE = re.compile(r"(?<!\.)[.?!;](?!\.)(?=\s|$)")
+_LETTER_DOT_RE = re.compile(r"\b([a-z]{1,3})\.(?=\s*[a-z0-9#:]|\s*$)")
+"""A full stop after a letter or a short word ("s.n.", "ser. no."), read as a space."""
+_ABBREVIATION_DOT_RE = re.compile(r"\b[a-z]{1,4}$")
+_LINK_AFTER = frozenset({"is", "was", "that's", "thats", "are", "being"})
+_MODEL_WORDS = frozenset({"model", "version", "firmware", "software", "generation", "series"})
+_MODEL_LINKS = frozenset({"is", "number", "no", "#", ":", "was", "."})
+_APPOSITIVE = frozenset({"the", "my", "his", "her", "our", "their", "which"})
+_LINK_AFTER_RE = re.compile(r",?\s*(?:is|was|that's|thats|that is|are)\b|,\s*(?=(?:the|my|his|her"
+                            r"|our|their|which)\b)", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -73,12 +87,16 @@ class Scan:
     def cue_before(self, first: int, reach: int = 9) -> Label | None:
         """The label of the nearest cue in the ``reach`` tokens before ``first``, within the
         sentence ("my member id is ..."); spelled cues ("m r n") are read as words."""
-        lo = max(0, first - reach)
         parts: list[str] = []
-        for k in range(first - 1, lo - 1, -1):
+        k = first - 1
+        while k >= 0 and len(parts) < reach:
             n = self.norms[k]
+            k -= 1
             if n in _SENTENCE_END:
-                break
+                if self.ends_sentence(k + 1):
+                    break
+                if n == ".":
+                    continue  # the dots of "S.N.", "acct. no.", "m.r.n." count for nothing
             parts.append(n)
         if not parts:
             return None
@@ -87,12 +105,70 @@ class Scan:
         got = cues.closest_cue(window)
         return got[0] if got else None
 
+    def ends_sentence(self, k: int) -> bool:
+        """Whether the punctuation token ``k`` ends a sentence: not the dots of an ellipsis
+        ("four four... seven one"), not the full stop of an abbreviation ("acct. no."), not a
+        full stop inside a token ("S.N")."""
+        if self.norms[k] != ".":
+            return True
+        toks = self.toks
+        if (k > 0 and self.norms[k - 1] == ".") or (k + 1 < self.count
+                                                   and self.norms[k + 1] == "."):
+            return False
+        if k + 1 < self.count and toks[k + 1].start == toks[k].end:
+            return False
+        return not (k > 0 and self.norms[k - 1] in _ABBREVIATIONS)
+
+    def model_number(self, first: int) -> bool:
+        """"model 5076", "the model is XR-400", "version 2.1": a product's number, which names
+        no one, said right after its word."""
+        k = first - 1
+        while k >= 0 and self.norms[k] in _MODEL_LINKS:
+            k -= 1
+        return k >= 0 and self.norms[k] in _MODEL_WORDS
+
+    def cue_after(self, last: int, reach: int = 8) -> Label | None:
+        """The cue said after a value and linked to it ("w four four one is my member id",
+        "614-555-0142, that's my cell"), within the sentence."""
+        k = last + 1
+        linked = False
+        if self.norm(k) == ",":
+            k += 1
+            linked = self.norm(k) in _APPOSITIVE  # "4471, the last four of my social"
+        if self.norm(k) == "that" and self.norm(k + 1) == "is":
+            k += 1
+        if self.norm(k) in _LINK_AFTER:
+            k += 1
+            linked = True
+        if not linked:
+            return None
+        parts: list[str] = []
+        for j in range(k, min(self.count, k + reach)):
+            if self.norms[j] in _SENTENCE_END and self.ends_sentence(j):
+                break
+            parts.append(self.norms[j])
+        window = _SPELLED_RE.sub(lambda m: m.group().replace(" ", ""), " ".join(parts))
+        return cues.first_cue(window)
+
+    def cue_after_offset(self, end: int) -> Label | None:
+        """``cue_after`` for a formatted match found by a regular expression."""
+        m = _LINK_AFTER_RE.match(self.text, end)
+        if m is None:
+            return None
+        window = self.text[m.end() : m.end() + 48].lower()
+        cut = _CUT_RE.search(window)
+        return cues.first_cue(window[: cut.start()] if cut else window)
+
     def cue_before_offset(self, offset: int) -> Label | None:
         """``cue_before`` for a formatted match found by a regular expression."""
-        window = self.text[max(0, offset - 48) : offset].lower()
-        cut = max(window.rfind("."), window.rfind("?"), window.rfind(";"))
-        if cut >= 0:
-            window = window[cut + 1 :]
+        window = _LETTER_DOT_RE.sub(r"\1 ", self.text[max(0, offset - 48) : offset].lower())
+        window = _SPELLED_RE.sub(lambda m: m.group().replace(" ", ""), window.replace("_", " "))
+        for m in reversed(list(_CUT_RE.finditer(window))):
+            word = _ABBREVIATION_DOT_RE.search(window, 0, m.start())
+            if m.group() == "." and word is not None and word.group() in _ABBREVIATIONS:
+                continue
+            window = window[m.end() :]
+            break
         got = cues.closest_cue(window)
         return got[0] if got else None
 

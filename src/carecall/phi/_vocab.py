@@ -53,11 +53,12 @@ BEFORE_NOT_ID = frozenset(
      "$", "at", "around", "by", "until", "til", "till", "after", "before", "since", "from",
      "every", "each", "room", "floor", "level", "step", "page", "number", "stage", "type",
      "grade", "size", "temperature", "temp", "weight", "weigh", "weighs", "sugar", "glucose",
-     "pulse", "rate", "oxygen", "a1c", "score", "ago", "last", "past", "next", "for"}
+     "pulse", "rate", "oxygen", "a1c", "score", "ago", "last", "past", "next", "for", "above",
+     "below", "under", "than", "between", "exceeds", "hits", "model", "version", "series"}
 )
 """A short number after one of these is a menu choice, a time or a measure."""
 
-TLDS = words("com net org edu gov io us co info biz health")
+TLDS = words("com net org edu gov io us co info biz health app me ai care clinic online site tv")
 EMAIL_JOIN = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-", ".": ".", "_": "_",
               "-": "-"}
 """Spoken and written joiners inside e-mail and web addresses."""

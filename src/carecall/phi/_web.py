@@ -14,11 +14,21 @@ from carecall.phi.spoken import read_element
 
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_RE = re.compile(
-    r"\b(?:https?://[^\s,]+|www\.[^\s,]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|gov|edu|io|"
-    r"health|us|info|biz)(?:/[^\s,]*)?)",
+    r"\b(?:https?://[^\s,]+|www\.[^\s,]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:(?:com|org|net|gov|edu|"
+    r"io|health|us|info|biz|app|co|me|ly|ai|care|clinic|tv|link|site|online|shop|store|blog"
+    r"|xyz)\b(?:/[^\s,]*)?"
+    r"|[a-z]{2,6}/[^\s,]+))",
     re.IGNORECASE,
 )
+"""Web addresses with a scheme, "www", a known top-level domain, or any domain with a path
+("forms.gle/Qx7bLm2")."""
 _IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_LOCAL_HOST_RE = re.compile(r"(?:https?://)?(?:0\.0\.0\.0|127(?:\.\d{1,3}){3}|localhost)"
+                            r"(?::\d+)?(?:/\S*)?", re.IGNORECASE)
+"""This machine's own addresses in program logs ("Uvicorn running on http://0.0.0.0:8000"):
+they name no person."""
+_FILE_RE = re.compile(r"\.(?:py|pyc|js|ts|json|yaml|yml|toml|txt|log|csv|html|sh|cfg|ini|md)"
+                      r"(?::\d+)?$", re.IGNORECASE)
 _SLASH = frozenset({"slash", "/"})
 _DOMAIN_WORDS_MAX = 3
 """Words of a spoken domain said without "dot" between them ("lakeside family clinic dot
@@ -33,10 +43,13 @@ def formatted(scan: Scan) -> None:
         end = m.end()
         while end > m.start() and text[end - 1] in ".;:!?)":
             end -= 1  # the sentence's full stop is not part of the address
-        if "@" not in text[max(0, m.start() - 1) : end]:
+        value = text[m.start() : end]
+        if "@" not in text[max(0, m.start() - 1) : end] and not _LOCAL_HOST_RE.fullmatch(
+                value) and not (text[m.start() - 1 : m.start()] == "/" or _FILE_RE.search(value)):
             scan.found.append(Found(m.start(), end, Label.URL, 8))
     for m in _IP_RE.finditer(text):
-        scan.found.append(Found(m.start(), m.end(), Label.IP_ADDRESS, 9))
+        if not _LOCAL_HOST_RE.fullmatch(m.group()):
+            scan.found.append(Found(m.start(), m.end(), Label.IP_ADDRESS, 9))
 
 
 def _part(scan: Scan, k: int) -> bool:
@@ -60,13 +73,38 @@ def _is_number_at(scan: Scan, k: int) -> bool:
                                     is not None)
 
 
+def _slash(scan: Scan, k: int) -> int:
+    """Tokens used by a slash at ``k`` ("slash", "/", "forward slash"), 0 when none."""
+    if scan.norm(k) in _SLASH:
+        return 1
+    return 2 if scan.norm(k) in ("forward", "back") and scan.norm(k + 1) == "slash" else 0
+
+
+def _path_word(scan: Scan, k: int) -> bool:
+    return _part(scan, k) and scan.toks[k].is_word and scan.norms[k] not in FUNCTION and (
+        scan.norms[k] not in _NOT_DOMAIN) and read_element(scan.toks, k) is None
+
+
 def _path_end(scan: Scan, end: int) -> int:
-    """Past the top-level domain: "slash patient slash eight oh seven"."""
+    """Past the top-level domain: "dot uk", "slash patient slash eight oh seven", "slash at
+    grandma dot june", "slash rbrennan eighty two"."""
     count = scan.count
-    while end + 2 < count and scan.norms[end + 1] in _SLASH and _part(scan, end + 2):
-        end += 2
+    while end + 2 < count and scan.norms[end + 1] == "dot" and len(scan.norms[end + 2]) == 2 \
+            and scan.norms[end + 2].isalpha() and scan.norms[end + 2] not in FUNCTION:
+        end += 2  # "dot co dot uk"
+    while (used := _slash(scan, end + 1)) and end + used + 1 < count:
+        if scan.norm(end + used + 1) in ("at", "@") and _part(scan, end + used + 2):
+            used += 1  # "slash at grandma": a handle
+        if not _part(scan, end + used + 1):
+            break
+        end += used + 1
+        if scan.toks[end].is_word and _path_word(scan, end + 1):
+            end += 1  # "slash new patients": a path said as two words
         while end + 2 < count and scan.norms[end + 1] in EMAIL_JOIN and _part(scan, end + 2):
             end += 2
+        run = scan.run_from.get(end + 1)
+        if run is not None and not run.quantity:
+            end = run.last  # "slash rbrennan eighty two"
         while end + 1 < count and (scan.toks[end + 1].is_digits or (
                 _is_number_at(scan, end + 1) and _is_number_at(scan, end))):
             end += 1
@@ -83,9 +121,11 @@ def _words_before(scan: Scan, k: int) -> int:
     return start
 
 
+_WWW_REACH = 6
 _NOT_DOMAIN = frozenset({"website", "site", "web", "address", "portal", "link", "url", "page",
                          "email", "mail", "go", "visit", "online", "check", "try", "type",
-                         "is", "its", "it's", "called", "www"})
+                         "see", "use", "open", "click", "find", "search", "follow", "log",
+                         "is", "its", "it's", "called", "www", "slash", "colon"} | set(EMAIL_JOIN))
 
 
 def _local_part_start(scan: Scan, at: int) -> int | None:
@@ -114,13 +154,41 @@ def spoken(scan: Scan) -> None:
             first = _local_part_start(scan, at)
             if first is not None:
                 scan.add(first, end, Label.EMAIL, 9)
-            continue
+                continue
+            # "my blog is at grannyknits dot blogspot dot com": "at" a place on the web
         start = domain_start
         if norms[start] in FUNCTION and start < i - 1:
             start += 2
         elif norms[start] != "www":
             start = _words_before(scan, start)
+            # "mychart dot riverside health dot org": more dotted parts before the words
+            if start >= 2 and norms[start - 1] in EMAIL_JOIN and _part(scan, start - 2):
+                start = _chain_back(scan, start - 2)
+        www = next((k for k in range(start - 1, max(-1, start - _WWW_REACH), -1)
+                    if norms[k] in ("www", "w") and norms[k + 1] == "dot"), None)
+        if www is not None and all(scan.toks[k].is_word for k in range(www, start)):
+            start = www  # "www dot my chart example dot org"
+            while start >= 2 and norms[start - 1] == "w" and norms[start - 2] == "w":
+                start -= 1  # "w w w dot"
+        start = _scheme_start(scan, start)
         scan.add(start, end, Label.URL, 8)
+
+
+def _scheme_start(scan: Scan, start: int) -> int:
+    """"h t t p s colon slash slash", "https colon slash slash" said before the domain."""
+    k = start
+    while k >= 1 and scan.norms[k - 1] in _SLASH:
+        k -= 1
+    if k < start and scan.norm(k - 1) == "colon":
+        k -= 1
+        if scan.norm(k - 1) in ("http", "https"):
+            return k - 1
+        letters = k
+        while letters >= 1 and len(scan.norms[letters - 1]) == 1 and k - letters < len("https"):
+            letters -= 1
+        if "".join(scan.norms[letters:k]) in ("http", "https"):
+            return letters
+    return start
 
 
 def spoken_ips(scan: Scan) -> None:

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import re
 
+from carecall.phi._vocab import words
 from carecall.phi.model import Label
 
 _NO = r"(?: number| no| num| #| id| i d| code)?"
 _ID_CUES: tuple[tuple[str, Label], ...] = (
-    (r"social(?: security)?(?: number| no| card)?|ssn|ss number|last four(?: digits)?"
-     r"|last 4", Label.SSN),
+    (r"social(?: security)?(?: number| no| card)?|ssn|ss number|(?:last four|last 4)(?: digits)?"
+     r"(?! (?:of|on|for) (?:my|the|your|his|her) (?:\w+ )?(?:card|visa|mastercard|amex|account))",
+     Label.SSN),
     (rf"(?:medical )?record{_NO}|mrn|chart{_NO}|patient (?:id|i d|number|identifier)"
-     rf"|medical record|hospital number|med rec{_NO}", Label.MRN),
-    (rf"member{_NO}|policy{_NO}|group{_NO}|medicare{_NO}|medicaid{_NO}|mbi"
+     rf"|medical record|hospital number|med rec{_NO}|wristband|arm ?band|bracelet|id band|m r n",
+     Label.MRN),
+    (rf"(?:blue cross|blue shield|aetna|cigna|humana|united ?healthcare|tricare|medicare"
+     rf"|medicaid|insurance|plan|member|benefits?|health) (?:id |member )?card"
+     rf"|policy ?holder{_NO}|member{_NO}|policy{_NO}|group{_NO}|medicare{_NO}|medicaid{_NO}|mbi"
      rf"|insurance(?: id| number| card| policy| member id)?|subscriber{_NO}|plan (?:id|number)"
      rf"|health plan{_NO}|beneficiary{_NO}|insurance card|id card|tricare{_NO}"
      rf"|blue cross{_NO}|aetna{_NO}|cigna{_NO}|humana{_NO}|united ?healthcare{_NO}",
@@ -31,15 +36,20 @@ _ID_CUES: tuple[tuple[str, Label], ...] = (
      rf"|vehicle(?: identification)?{_NO}|car'?s? vin|registration number|car registration|tags?"
      r"|(?:my|the|his|her) (?:car|truck|van)",
      Label.VEHICLE_ID),
-    (rf"serial{_NO}|device{_NO}|device serial|pacemaker|defibrillator|icd|pump|implant"
+    (r"(?:pacemaker|implant|device|defibrillator|icd|pump|valve|stent)(?: id| identification)?"
+     rf" card|serial{_NO}|ser no|device{_NO}|device serial|pacemaker|defibrillator|icd|pump|implant"
      r"|implanted|hearing aids?|cpap|c pap|bipap|monitor|meter|glucometer|imei|transmitter"
      rf"|sensor|cgm|inhaler serial|concentrator|nebulizer|stimulator|wheelchair|model and serial"
-     rf"|s n|sn", Label.DEVICE_ID),
-    (r"fax(?: number| no| line| machine)?|faxed(?: it)?(?: to)?|fax(?: [a-z']+){1,3} to",
-     Label.FAX),
+     rf"|s n|sn|s/n|defib|aicd|lvad|oximeter|lot{_NO}|udi|receiver|ventilator|insulin pen"
+     rf"|omnipod|dexcom|libre|neurostimulator|cochlear(?: implant)?|mac address"
+     rf"|unit (?:number|id|serial)|equipment (?:number|id|serial)|oxygen tank|tank{_NO}|holter"
+     rf"|loop recorder|tens unit|pulse ox|cuff|medtronic|resmed|respironics|tandem|abbott"
+     rf"|boston scientific|biotronik|phonak|oticon|starkey|invacare", Label.DEVICE_ID),
+    (r"e-?fax|fax(?:es)?(?: number| no| line| machine)?|fax ?#|faxed(?: it)?(?: to)?"
+     r"|faxing(?: it)?(?: to)?|fax(?: [a-z']+){1,3} to", Label.FAX),
     (r"phone(?: number| no)?|cell(?: phone| number)?|mobile(?: number)?|telephone|landline"
      r"|call me(?: back)?(?: at| on)?|reach me(?: at| on)?|callback(?: number)?"
-     r"|call back number|call back at|home number|work number|text me(?: at)?|area code"
+     r"|call back number|call back at|home number|work number|text me(?: at)?"
      r"|contact number|best number|daytime number|pager|extension", Label.PHONE),
     (r"zip(?: code)?|postal code|zipcode|z i p", Label.ADDRESS),
     (r"ip(?: address)?|i p(?: address)?", Label.IP_ADDRESS),
@@ -64,9 +74,47 @@ _CUE_LABELS = {f"c{i}": label for i, (_, label) in enumerate(_ID_CUES)}
 _GENERIC_RE = re.compile(r"\b(?:id|i d|number)\b")
 
 
+def cue_spans(text: str) -> list[tuple[int, int]]:
+    """Offsets of the identifier cues in lower-case ``text`` ("blue cross", "record")."""
+    return [m.span() for m in _CUE_RE.finditer(text)]
+
+
+def _pattern_words(pattern: str) -> set[str]:
+    """The words a cue pattern can match: "licen[cs]e" gives "licence" and "license",
+    "policy ?holder" gives "policyholder" as well as its two words."""
+    for m in re.finditer(r"([a-z]*)\[([a-z]+)\]([a-z]*)", pattern):
+        pattern += "|" + "|".join(m.group(1) + c + m.group(3) for c in m.group(2))
+    for m in re.finditer(r"([a-z]+)[ -]\?([a-z]+)", pattern):  # "policy ?holder", "e-?fax"
+        pattern += "|" + m.group(1) + m.group(2)
+    for m in re.finditer(r"([a-z]+)\(\?:([a-z|]+)\)\?", pattern):  # "fax(?:es)?"
+        pattern += "|" + "|".join(m.group(1) + end for end in m.group(2).split("|"))
+    for m in re.finditer(r"([a-z]+)[a-z]\?", pattern):  # "tags?" also matches "tag"
+        pattern += "|" + m.group(1)
+    return set(re.findall(r"[a-z]+", pattern))
+
+
+_PATTERN_WORDS = frozenset(
+    w for pattern, _ in _ID_CUES for w in _pattern_words(pattern)
+) - words("i o w a and at for her his in it me my no of on the to your") | {
+    "id", "d", "number"}
+"""Every word the cue patterns are made of (with the generic "id"), less the small words no
+cue is made of alone ("call me at" has "call", "d o b" has "d"): a window sharing none of
+them holds no cue, which spares most windows the long regular expression."""
+_WORD_RE = re.compile(r"[a-z]+")
+CUE_WORDS = frozenset(w for w in _PATTERN_WORDS if len(w) >= 3)
+"""Every word of three letters or more that some identifier cue is made of."""
+
+
 def closest_cue(window: str) -> tuple[Label, int] | None:
     """The label of the cue nearest the end of ``window``, and the cue's end offset; a bare
     "id" counts only when nothing more specific was said ("transmitter id" is a device)."""
+    if _PATTERN_WORDS.isdisjoint(_WORD_RE.findall(window)):
+        return None
+    return closest_cue_unfiltered(window)
+
+
+def closest_cue_unfiltered(window: str) -> tuple[Label, int] | None:
+    """``closest_cue`` without the word filter (the tests hold the two equal)."""
     best: tuple[Label, int] | None = None
     for m in _GENERIC_RE.finditer(window):
         if m.group() != "number":
@@ -99,10 +147,37 @@ def agent_asks(previous_agent_text: str | None) -> set[Label]:
         asked.add(Label.DATE)
     if "address" in text and "email" not in text and "ip" not in text:
         asked.add(Label.ADDRESS)
-    cue = closest_cue(text)
+    cue = _first_cue_of_last_question(text)
     if cue is not None:
-        asked.add(cue[0])
+        asked.add(cue)
     return asked
+
+
+_SENTENCES_RE = re.compile(r"(?<=[.?!])\s+")
+
+
+def _first_cue_of_last_question(text: str) -> Label | None:
+    """What a question asks for is its first cue ("what's the member id on your card?" asks
+    for the member id, not the card), in the last sentence that has one."""
+    for sentence in reversed(_SENTENCES_RE.split(text)):
+        got = first_cue(sentence)
+        if got is not None:
+            return got
+    return None
+
+
+def first_cue(text: str) -> Label | None:
+    """The label of the first cue in ``text``: what a question asks for, or what a value
+    said before its cue is ("w four four one is my member id")."""
+    first = _CUE_RE.search(text)
+    generic = _GENERIC_RE.search(text)
+    if generic is not None and generic.group() == "number":
+        generic = None
+    if first is not None and first.lastgroup is not None:
+        if generic is not None and generic.end() < first.start():
+            return Label.OTHER_ID
+        return _CUE_LABELS[first.lastgroup]
+    return Label.OTHER_ID if generic is not None else None
 
 
 NAME_CUE_PHRASES: tuple[tuple[str, ...], ...] = tuple(
@@ -119,6 +194,9 @@ NAME_CUE_PHRASES: tuple[tuple[str, ...], ...] = tuple(
     godson|granddad|grandmom|nana|boss|manager|supervisor|coworker|co - worker|colleague
     therapist|pharmacist|physician|dentist|surgeon|provider|emergency contact|contact is
     attention|attn|referred by|seen by|saw|signed by|ordered by|dear|relative|kid|kids
+    reverend|rev|pastor|officer|sergeant|sgt|deputy|detective|professor|prof|judge|coach
+    captain|sister|caseworker|case worker|social worker|aide|goes by|go by|called|little
+    tell|remind|let|thanks|thank you|hi|hey|appointment for|message for|paperwork for
     """.replace("\n", "|").split("|")
     if p.strip()
 )
@@ -126,9 +204,20 @@ STRONG_NAME_CUES = frozenset(
     {("my", "name", "is"), ("name", "is"), ("name's",), ("names",), ("first", "name"),
      ("last", "name"), ("surname",), ("named",), ("mr",), ("mrs",), ("ms",), ("dr",),
      ("doctor",), ("mister",), ("spelled",), ("speak", "to"), ("speak", "with"),
-     ("speaking", "with"), ("ask", "for"), ("missus",)}
+     ("speaking", "with"), ("ask", "for"), ("missus",), ("reverend",), ("rev",), ("pastor",),
+     ("officer",), ("sergeant",), ("sgt",), ("deputy",), ("detective",), ("professor",),
+     ("prof",), ("judge",), ("goes", "by"), ("go", "by")}
 )
 """Cues after which even an ordinary word ("grace", "will") is a name."""
+
+RELATIVES = words(
+    """husband wife son daughter mother mom father dad brother sister grandson granddaughter
+    grandmother grandma grandfather grandpa partner boyfriend girlfriend aunt uncle niece nephew
+    cousin stepson stepdaughter stepmother stepfather stepmom stepdad fiance fiancee spouse
+    caregiver neighbor neighbour roommate friend"""
+)
+"""Relatives and household members: the word after "my wife" is a name even when it is also a
+word ("my wife hope", "my son mark")."""
 
 EMPLOYER_CUES: tuple[tuple[str, ...], ...] = (
     ("i", "work", "at"), ("i", "work", "for"), ("employer", "is"), ("employed", "by"),

@@ -17,7 +17,7 @@ from carecall.phi import _addresses, _dates, _employers, _ids, _names, _numbers,
 from carecall.phi._resolve import resolve
 from carecall.phi._scan import Scan
 from carecall.phi.model import DetectContext, Span
-from carecall.phi.spoken import tokenize
+from carecall.phi.spoken import FILLERS, tokenize
 
 
 class PhiDetector:
@@ -28,8 +28,11 @@ class PhiDetector:
 
     def detect(self, text: str, context: DetectContext | None = None) -> list[Span]:
         ctx = context or DetectContext()
-        scan = Scan(text, tokenize(text), cues.agent_asks(ctx.previous_agent_text), ctx.known,
-                    self._lex)
+        # fillers ("uh", "um") are dropped from the words the rules read, so a value said
+        # around one ("seventy three uh fifty four willow court", "priya um fitzgerald") is
+        # read whole; the offsets are the tokens' own, so a span still covers the filler
+        toks = [tok for tok in tokenize(text) if tok.norm not in FILLERS]
+        scan = Scan(text, toks, cues.agent_asks(ctx.previous_agent_text), ctx.known, self._lex)
         _web.formatted(scan)
         _ids.formatted(scan)
         _web.spoken(scan)

@@ -78,6 +78,28 @@ NOT_NAMES = frozenset(
 )
 """Speech-to-text spellings without apostrophes and fillers, which are never names."""
 
+COMMON_PROPER = frozenset(
+    _words(
+        """
+        english spanish french german italian portuguese russian chinese mandarin cantonese
+        japanese korean vietnamese tagalog filipino arabic hindi urdu punjabi bengali polish
+        haitian creole somali amharic farsi persian swahili hmong american african asian
+        european hispanic latino latina mexican canadian
+        monday tuesday wednesday thursday friday saturday sunday christmas easter hanukkah
+        passover ramadan thanksgiving halloween juneteenth
+        medicare medicaid tricare obamacare covid tylenol advil motrin aleve benadryl
+        walmart walgreens costco kroger safeway publix target cvs google facebook youtube
+        instagram zoom facetime whatsapp uber lyft fedex ups usps mychart epic
+        """
+    )
+)
+"""Proper nouns every caller uses that are not personal (languages, days, holidays, programs,
+shops, apps): known words, so rules for unknown words leave them alone."""
+
+
+
+COMMON_SURNAMES = 1000
+"""How many of the most frequent surnames count as common (the list is in frequency order)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +108,9 @@ class Lexicon:
     surnames: frozenset[str]
     words: frozenset[str]
     ambiguous: frozenset[str]
+    common_surnames: frozenset[str] = frozenset()
+    """The most frequent surnames, where a surname that is also a word ("brown", "white",
+    "price") is more likely the surname after a first name than the word."""
 
     def is_name(self, word: str) -> bool:
         return word in self.first_names or word in self.surnames
@@ -109,11 +134,13 @@ def load() -> Lexicon:
     last = _read("surnames.txt")
     words = frozenset(_read("english_words.txt"))
     # a name that is also a dictionary word is ambiguous unless hand-listed as mostly a name
-    generated = {w for w in (*first, *last) if (w in words and w not in NAME_DOMINANT)}
+    generated = {w for w in (*first, *last) if (w in words or w in COMMON_PROPER) and (
+        w not in NAME_DOMINANT)}
     short = {w for w in (*first, *last) if len(w) <= 2}
     return Lexicon(
         first_names=frozenset(first),
         surnames=frozenset(last),
-        words=words | NOT_NAMES,
+        words=words | NOT_NAMES | COMMON_PROPER,
         ambiguous=frozenset(generated) | COMMON_WORD_NAMES | short | NOT_NAMES,
+        common_surnames=frozenset(last[:COMMON_SURNAMES]),
     )

@@ -296,7 +296,7 @@ class LetterRun:
     last: int
 
 
-def _letter_at(toks: list[Token], i: int) -> tuple[str, int] | None:
+def letter_at(toks: list[Token], i: int) -> tuple[str, int] | None:
     n = toks[i].norm
     if n in _REPEAT and i + 1 < len(toks) and len(toks[i + 1].norm) == 1:
         if toks[i + 1].norm.isalpha():
@@ -319,7 +319,7 @@ def letter_runs(toks: list[Token], minimum: int = 2) -> list[LetterRun]:
     i = 0
     count = len(toks)
     while i < count:
-        got = _letter_at(toks, i)
+        got = letter_at(toks, i)
         if got is None:
             i += 1
             continue
@@ -331,7 +331,7 @@ def letter_runs(toks: list[Token], minimum: int = 2) -> list[LetterRun]:
             k = j
             while k < count and toks[k].norm in ("-", ".", ","):
                 k += 1
-            nxt = _letter_at(toks, k) if k < count else None
+            nxt = letter_at(toks, k) if k < count else None
             if nxt is None:
                 break
             letters.append(nxt[0])
