@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck unit install bench bench-crypto bench-audit bench-phi lock clean
+.PHONY: demo test lint typecheck unit install bench bench-crypto bench-audit bench-phi bench-policy bench-calls bench-campaigns lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,13 +29,21 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -n 2 -x -q
 
-bench: bench-crypto bench-audit bench-phi
+bench: bench-crypto bench-audit bench-phi bench-policy bench-calls bench-campaigns
 bench-crypto: $(STAMP)
 	$(PY) bench/crypto.py
 bench-audit: $(STAMP)
 	$(PY) bench/audit.py
 bench-phi: $(STAMP)
 	bash bench/phi/run.sh
+## Plan a 100,000-contact campaign on PostgreSQL (CARECALL_BENCH_PG, default local server).
+bench-campaigns: $(STAMP)
+	$(PY) bench/campaigns.py
+bench-policy: $(STAMP)
+	$(PY) bench/policy.py
+## Simulated Twilio calls against `carecall serve` (add PG=postgresql://... for PostgreSQL).
+bench-calls: $(STAMP)
+	$(PY) bench/calls/run.py $(if $(PG),--pg $(PG))
 
 ## Regenerate the pinned versions after changing dependencies in pyproject.toml.
 lock:

@@ -25,6 +25,9 @@ from carecall.crypto.providers import create_local_kek
 from carecall.store import migrate
 from carecall.store.db import Database
 
+# A stand-in for Twilio's REST API (``fake_twilio``), shared by channels, consent, campaigns.
+pytest_plugins = ["tests.channels.plugin"]
+
 PG_URL = os.environ.get("CARECALL_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

@@ -50,6 +50,15 @@ class Action(StrEnum):
     PATIENTS_EXPORT = "patients:export"
     PATIENTS_SHRED = "patients:shred"
     APPOINTMENTS_READ = "appointments:read"
+    CONSENT_READ = "consent:read"
+    CONSENT_WRITE = "consent:write"
+    DNC_READ = "dnc:read"
+    DNC_WRITE = "dnc:write"
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
+    RECORDINGS_READ = "recordings:read"
+    RECORDINGS_READ_RAW = "recordings:read_raw"
+    CALLS_SIMULATE = "calls:simulate"
 
 
 R, A = Role, Action
@@ -77,6 +86,15 @@ PERMISSIONS: frozenset[tuple[Role, Action]] = frozenset({
     (R.TENANT_ADMIN, A.PATIENTS_WRITE),
     (R.TENANT_ADMIN, A.PATIENTS_IMPORT),
     (R.TENANT_ADMIN, A.APPOINTMENTS_READ),
+    (R.TENANT_ADMIN, A.CONSENT_READ),
+    # QA and demos: a simulated call reaches the practice's real records once "verified".
+    (R.TENANT_ADMIN, A.CALLS_SIMULATE),
+    (R.SUPERVISOR, A.CALLS_SIMULATE),
+    (R.TENANT_ADMIN, A.CONSENT_WRITE),
+    (R.TENANT_ADMIN, A.DNC_READ),
+    (R.TENANT_ADMIN, A.DNC_WRITE),
+    (R.TENANT_ADMIN, A.CAMPAIGNS_READ),
+    (R.TENANT_ADMIN, A.CAMPAIGNS_WRITE),
     (R.PRIVACY_OFFICER, A.TENANTS_READ),
     (R.PRIVACY_OFFICER, A.USERS_READ),
     (R.PRIVACY_OFFICER, A.APIKEYS_READ),
@@ -89,6 +107,13 @@ PERMISSIONS: frozenset[tuple[Role, Action]] = frozenset({
     (R.PRIVACY_OFFICER, A.PATIENTS_EXPORT),
     (R.PRIVACY_OFFICER, A.PATIENTS_SHRED),
     (R.PRIVACY_OFFICER, A.APPOINTMENTS_READ),
+    (R.PRIVACY_OFFICER, A.CONSENT_READ),
+    (R.PRIVACY_OFFICER, A.CONSENT_WRITE),
+    (R.PRIVACY_OFFICER, A.DNC_READ),
+    (R.PRIVACY_OFFICER, A.DNC_WRITE),
+    (R.PRIVACY_OFFICER, A.CAMPAIGNS_READ),
+    (R.PRIVACY_OFFICER, A.RECORDINGS_READ),
+    (R.PRIVACY_OFFICER, A.RECORDINGS_READ_RAW),
     (R.SUPERVISOR, A.TENANTS_READ),
     (R.SUPERVISOR, A.BREAK_GLASS),
     (R.SUPERVISOR, A.PATIENTS_SEARCH),
@@ -96,18 +121,31 @@ PERMISSIONS: frozenset[tuple[Role, Action]] = frozenset({
     (R.SUPERVISOR, A.PATIENTS_REVEAL),
     (R.SUPERVISOR, A.PATIENTS_WRITE),
     (R.SUPERVISOR, A.APPOINTMENTS_READ),
+    (R.SUPERVISOR, A.CONSENT_READ),
+    (R.SUPERVISOR, A.CONSENT_WRITE),
+    (R.SUPERVISOR, A.DNC_READ),
+    (R.SUPERVISOR, A.DNC_WRITE),
+    (R.SUPERVISOR, A.CAMPAIGNS_READ),
+    (R.SUPERVISOR, A.CAMPAIGNS_WRITE),
+    (R.SUPERVISOR, A.RECORDINGS_READ),
     (R.AGENT, A.BREAK_GLASS),
     (R.AGENT, A.PATIENTS_SEARCH),
     (R.AGENT, A.PATIENTS_READ),
     (R.AGENT, A.APPOINTMENTS_READ),
+    # Agents take revocations and do-not-call requests on the phone (64.1200(a)(10), (d)).
+    (R.AGENT, A.CONSENT_READ),
+    (R.AGENT, A.CONSENT_WRITE),
+    (R.AGENT, A.DNC_WRITE),
     (R.AUDITOR, A.TENANTS_READ),
     (R.AUDITOR, A.USERS_READ),
     (R.AUDITOR, A.AUDIT_READ),
+    (R.AUDITOR, A.CAMPAIGNS_READ),
 })
 
 #: Actions that touch PHI: these need current HIPAA training (45 CFR 164.308(a)(5)).
 PHI_ACTIONS: frozenset[Action] = frozenset(a for a in Action if a.value.startswith(
-    ("patients:", "appointments:")))
+    ("patients:", "appointments:", "recordings:", "consent:", "calls:",
+                                               "dnc:")))
 
 #: What a break-glass elevation adds (45 CFR 164.312(a)(2)(ii), emergency access procedure).
 BREAK_GLASS_ACTIONS: frozenset[Action] = frozenset({
@@ -116,7 +154,8 @@ BREAK_GLASS_ACTIONS: frozenset[Action] = frozenset({
 #: Actions an API key may be granted; managing people and keys stays with humans.
 KEY_GRANTABLE: frozenset[Action] = frozenset({
     A.TENANTS_READ, A.PATIENTS_SEARCH, A.PATIENTS_READ, A.PATIENTS_REVEAL, A.PATIENTS_WRITE,
-    A.PATIENTS_IMPORT, A.APPOINTMENTS_READ, A.AUDIT_READ})
+    A.PATIENTS_IMPORT, A.APPOINTMENTS_READ, A.AUDIT_READ, A.CAMPAIGNS_READ, A.CAMPAIGNS_WRITE,
+    A.CONSENT_READ, A.CONSENT_WRITE, A.DNC_READ, A.DNC_WRITE})
 
 #: 45 CFR 164.308(a)(5): training is renewed yearly.
 TRAINING_VALIDITY = timedelta(days=365)

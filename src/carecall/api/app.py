@@ -122,10 +122,23 @@ def create_api(
         _security_headers(request.url.path, response)
         return response
 
-    from carecall.api import apikeys, auth, health, patients, tenants, users
+    from carecall.api import (
+        apikeys,
+        auth,
+        consent,
+        health,
+        patients,
+        tenants,
+        twilio_sms,
+        twilio_voice,
+        users,
+    )
 
     api.include_router(health.router)
-    for module in (auth, users, tenants, apikeys, patients):
+    from carecall.api import calls, campaigns
+
+    for module in (auth, users, tenants, apikeys, patients, twilio_voice, twilio_sms, consent,
+                   campaigns, calls):
         api.include_router(module.router)
     api.add_middleware(BodyLimit, limit_for=body_limit)
     return api

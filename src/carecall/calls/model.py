@@ -64,6 +64,9 @@ class Step:
     actions: tuple[Action, ...] = ()
     events: tuple[CallEvent, ...] = ()
     outcome: Outcome | None = None
+    #: Where the utterance falls among ``events``: events before it happened on the
+    #: caller's input, events from it on belong to what was said (disclosures).
+    spoken_at: int | None = None
 
     @property
     def ends_call(self) -> bool:

@@ -35,7 +35,16 @@ def _register() -> None:
     app.add_typer(keys.app, name="keys")
     app.add_typer(tenants.app, name="tenants")
     app.add_typer(patients.app, name="patients")
-    for module_name, name in (("carecall.cli.audit", "audit"), ("carecall.cli.phi", "phi")):
+    from carecall.cli import recordings
+
+    app.add_typer(recordings.app, name="recordings")
+    from carecall.cli import consent
+
+    app.add_typer(consent.app, name="consent")
+    app.add_typer(consent.dnc_app, name="dnc")
+    for module_name, name in (("carecall.cli.audit", "audit"), ("carecall.cli.phi", "phi"),
+                             ("carecall.cli.policy", "policy"), ("carecall.cli.calls", "call"),
+                             ("carecall.cli.campaigns", "campaigns")):
         import importlib
 
         module = importlib.import_module(module_name)

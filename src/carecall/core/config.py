@@ -49,6 +49,13 @@ class Settings:
     #: one number.
     campaign_concurrency: int = 10
     campaign_number_interval: float = 60.0
+    #: Seconds between two looks at an in-flight call's status, and between two sweeps that
+    #: hand queued attempts to the job engine.
+    campaign_poll_interval: float = 5.0
+    #: The job engine's (DBOS) system database: empty means ``jobs.db`` beside the embedded
+    #: SQLite file, or the main PostgreSQL database (schema ``jobs_schema``) in production.
+    jobs_database_url: str = ""
+    jobs_schema: str = "dbos"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

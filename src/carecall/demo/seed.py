@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -119,6 +120,33 @@ def demo_patients(now: datetime, count: int = 40, seed: int = 7) -> list[Patient
     return people
 
 
+def _demo_consents(app: Carecall, principal: Principal, tenant: Tenant,
+                   ids: list[uuid.UUID], people: list[PatientInput]) -> None:
+    """Written consents (e-signed at registration, 60 days ago) for calls and texts for
+    every patient but each fifth, so a reminder campaign has people to plan and some it
+    must refuse (NO_WRITTEN_CONSENT)."""
+    from carecall.consent.model import (
+        ConsentForm,
+        ConsentInput,
+        ConsentKind,
+        ConsentSource,
+        Evidence,
+        EvidenceKind,
+    )
+    from carecall.consent.service import add_consents
+
+    given = app.clock.now() - timedelta(days=60)
+    consents = [
+        ConsentInput(patient_id=pid, phone=person.phones[0], kind=kind,
+                     form=ConsentForm.WRITTEN, given_at=given, source=ConsentSource.DEMO,
+                     evidence=Evidence(EvidenceKind.E_SIGNATURE, reference=f"ESIGN-DEMO-{i:03d}"))
+        for i, (pid, person) in enumerate(zip(ids, people, strict=True))
+        if i % 5 != 4
+        for kind in (ConsentKind.AUTOMATED_CALLS, ConsentKind.TEXT_MESSAGES)
+    ]
+    add_consents(app, principal, tenant.id, consents, source=ConsentSource.DEMO)
+
+
 def seed_demo(app: Carecall, principal: Principal) -> tuple[Tenant, int]:
     """Create the demo practice once; later runs find it and change nothing."""
     with app.db.transaction() as session:
@@ -151,8 +179,36 @@ def seed_demo(app: Carecall, principal: Principal) -> tuple[Tenant, int]:
         purposes=frozenset(Purpose),
     )
     people = demo_patients(app.clock.now())
-    import_patients(app, principal, tenant.id, people, source="demo")
+    ids = import_patients(app, principal, tenant.id, people, source="demo")
+    _demo_consents(app, principal, tenant, ids, people)
+    _call_profile(app, principal, tenant)
     with app.db.transaction() as session:
         loaded = load_tenant(session, tenant.id)
     assert loaded is not None
     return loaded, len(people)
+
+
+def _call_profile(app: Carecall, principal: Principal, tenant: Tenant) -> None:
+    """The practice's words for the call agent, and open times to reschedule into."""
+    from carecall.calls.brain import CallProfile
+    from carecall.calls.service import add_open_slots, set_call_profile
+
+    set_call_profile(app, principal, tenant.id, CallProfile(
+        hours="We're open Monday to Friday, 8 AM to 5 PM, and Saturday 9 AM to noon.",
+        directions="We're at 12 Main Street, suite 200, in Cambridge, across from the library. "
+        "Parking is free behind the building.",
+        instructions={
+            "preop": "Please don't eat or drink anything after midnight before your procedure, "
+            "and bring a list of your medications and a photo ID.",
+            "preregistration": "Please arrive 15 minutes early with your insurance card and "
+            "a photo ID.",
+            "home_health": "Your home health nurse will call the day before each visit.",
+        },
+        followup_questions=("How have you been feeling since you went home?",
+                            "Are you taking your medications as prescribed?"),
+    ))
+    zone = ZoneInfo("America/New_York")
+    day = (app.clock.now().astimezone(zone) + timedelta(days=2)).date()
+    add_open_slots(app, principal, tenant.id, [
+        datetime.combine(day + timedelta(days=d), time(h), zone) for d in (0, 1, 3)
+        for h in (10, 14)])

@@ -125,6 +125,27 @@ class Patient:
 
 
 @dataclass(frozen=True)
+class ContactDetails:
+    """What an outbound contact needs about a patient: the numbers, and the identifiers a
+    message must not contain. Decrypted in memory only, after an audited bulk read."""
+
+    patient_id: uuid.UUID
+    first_name: str
+    last_name: str
+    dob: date
+    phones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AppointmentSlot:
+    """A booked appointment's time and owner: no PHI (opaque ids, a start time)."""
+
+    appointment_id: uuid.UUID
+    patient_id: uuid.UUID
+    start: datetime
+
+
+@dataclass(frozen=True)
 class ImportProblem:
     """One thing wrong with an import file: where (row or resource), which field, why."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,13 +19,21 @@ from carecall.access.model import Principal
 from carecall.access.rules import Action
 from carecall.app import Carecall
 from carecall.audit.model import AuditEvent
-from carecall.audit.store import append
+from carecall.audit.store import append, append_many
+from carecall.calls.store import reencrypt_call_subject
+from carecall.consent.store import reencrypt_subject
 from carecall.core.errors import InvalidInput, NotFound
-from carecall.patients.model import Patient, PatientInput
+from carecall.patients.model import (
+    APPOINTMENT_STATUSES,
+    AppointmentSlot,
+    ContactDetails,
+    Patient,
+    PatientInput,
+)
 from carecall.patients.rules import normalise_dob, normalise_phone
 from carecall.patients.store import PatientStore
 from carecall.tenants.model import Purpose, Tenant
-from carecall.tenants.service import load_tenant, require_baa
+from carecall.tenants.service import load_tenant, require_baa, require_baa_in
 
 
 def _open(
@@ -96,11 +104,58 @@ def get_patient(
     authorize(app, principal, Action.PATIENTS_READ, tenant_ref)
     tenant = _open(app, principal, tenant_ref, purpose)
     with app.db.transaction() as session:
-        patient = _store(app, session, tenant).load(patient_id)
-        if patient is None:
-            raise NotFound("No patient with that id.")
-        _audit(app, session, principal, tenant, "patient.read", str(patient_id), purpose)
+        return _get(session, app, principal, tenant, patient_id, purpose)
+
+
+def _get(session: Session, app: Carecall, principal: Principal, tenant: Tenant,
+         patient_id: uuid.UUID, purpose: Purpose) -> Patient:
+    patient = _store(app, session, tenant).load(patient_id)
+    if patient is None:
+        raise NotFound("No patient with that id.")
+    _audit(app, session, principal, tenant, "patient.read", str(patient_id), purpose)
     return patient
+
+
+# -- inside a caller's unit of work ----------------------------------------------------------
+# For a system component that already holds a unit of work and the loaded tenant (the call
+# engine serves a whole turn in one): the same checks (matrix, tenant scope, BAA) and the
+# same audit entries, written in the caller's transaction, so they commit with it or not at
+# all. A BAA refusal's audit entry is written there too: a caller that catches the refusal
+# still commits. No second unit of work is opened (it would queue behind SQLite's writer).
+
+
+def _open_in(session: Session, app: Carecall, principal: Principal, tenant: Tenant,
+             action: Action, purpose: Purpose | None) -> None:
+    ensure_tenant(principal, tenant.id, "tenant")
+    authorize(app, principal, action)
+    require_baa_in(session, app, principal, tenant, purpose)
+
+
+def get_patient_in(session: Session, app: Carecall, principal: Principal, tenant: Tenant,
+                   patient_id: uuid.UUID, purpose: Purpose) -> Patient:
+    """``get_patient`` in the caller's unit of work."""
+    _open_in(session, app, principal, tenant, Action.PATIENTS_READ, purpose)
+    return _get(session, app, principal, tenant, patient_id, purpose)
+
+
+def find_patients_in(session: Session, app: Carecall, principal: Principal, tenant: Tenant, *,
+                     purpose: Purpose, phone: str | None = None,
+                     dob: date | None = None) -> list[Patient]:
+    """``find_patients`` in the caller's unit of work."""
+    normal_phone = _search_phone(phone, dob)
+    _open_in(session, app, principal, tenant, Action.PATIENTS_SEARCH, purpose)
+    return _find(session, app, principal, tenant, purpose, normal_phone, dob)
+
+
+def update_appointment_in(session: Session, app: Carecall, principal: Principal,
+                          tenant: Tenant, patient_id: uuid.UUID, appointment_id: uuid.UUID, *,
+                          status: str | None = None, start: datetime | None = None,
+                          purpose: Purpose = Purpose.SCHEDULING) -> None:
+    """``update_appointment`` in the caller's unit of work."""
+    _appointment_change(status, start)
+    _open_in(session, app, principal, tenant, Action.PATIENTS_WRITE, purpose)
+    _update_appointment(session, app, principal, tenant, patient_id, appointment_id,
+                        status, start, purpose)
 
 
 def find_patients(
@@ -118,44 +173,121 @@ def find_patients(
     decrypted and compared exactly in memory. Shredded patients are never returned.
     """
     authorize(app, principal, Action.PATIENTS_SEARCH, tenant_ref)
+    normal_phone = _search_phone(phone, dob)
+    tenant = _open(app, principal, tenant_ref, purpose)
+    with app.db.transaction() as session:
+        return _find(session, app, principal, tenant, purpose, normal_phone, dob)
+
+
+def _search_phone(phone: str | None, dob: date | None) -> str | None:
     if phone is None and dob is None:
         raise InvalidInput("Search needs a phone number or a date of birth.")
     normal_phone = normalise_phone(phone) if phone is not None else None
     if phone is not None and normal_phone is None:
         raise InvalidInput("That is not a valid phone number.")
+    return normal_phone
+
+
+def _find(session: Session, app: Carecall, principal: Principal, tenant: Tenant,
+          purpose: Purpose, normal_phone: str | None, dob: date | None) -> list[Patient]:
+    store = _store(app, session, tenant)
+    if normal_phone is not None:
+        ids = store.candidates("phone", normal_phone)
+    else:
+        assert dob is not None
+        ids = store.candidates("dob", normalise_dob(dob))
+    found: list[Patient] = []
+    for pid in ids:
+        if store.is_shredded(pid):
+            continue
+        patient = store.load(pid)
+        if patient is None:
+            continue
+        if normal_phone is not None and normal_phone not in patient.phones:
+            continue
+        if dob is not None and patient.dob != dob:
+            continue
+        found.append(patient)
+    _audit(
+        app,
+        session,
+        principal,
+        tenant,
+        "patient.search",
+        None,
+        purpose,
+        candidates=len(ids),
+        matches=len(found),
+        by=[k for k, v in (("phone", normal_phone), ("dob", dob)) if v is not None],
+    )
+    return found
+
+
+def contact_details(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    patient_ids: Sequence[uuid.UUID],
+    purpose: Purpose,
+) -> dict[uuid.UUID, ContactDetails]:
+    """Numbers and identifiers of many patients for outbound contact (a campaign plan, a
+    dial-time check): one read per thousand patients, one audit entry per patient read."""
+    authorize(app, principal, Action.PATIENTS_READ, tenant_ref)
     tenant = _open(app, principal, tenant_ref, purpose)
     with app.db.transaction() as session:
-        store = _store(app, session, tenant)
-        if normal_phone is not None:
-            ids = store.candidates("phone", normal_phone)
-        else:
-            assert dob is not None
-            ids = store.candidates("dob", normalise_dob(dob))
-        found: list[Patient] = []
-        for pid in ids:
-            if store.is_shredded(pid):
-                continue
-            patient = store.load(pid)
-            if patient is None:
-                continue
-            if normal_phone is not None and normal_phone not in patient.phones:
-                continue
-            if dob is not None and patient.dob != dob:
-                continue
-            found.append(patient)
-        _audit(
-            app,
+        found = _store(app, session, tenant).contact_details(list(patient_ids))
+        append_many(
             session,
-            principal,
-            tenant,
-            "patient.search",
-            None,
-            purpose,
-            candidates=len(ids),
-            matches=len(found),
-            by=[k for k, v in (("phone", phone), ("dob", dob)) if v is not None],
+            (
+                AuditEvent(
+                    actor=principal.actor,
+                    action="patient.read_contact",
+                    resource_type="patient",
+                    resource_id=str(pid),
+                    tenant_id=tenant.id,
+                    purpose=str(purpose),
+                )
+                for pid in found
+            ),
+            app.clock,
         )
     return found
+
+
+def appointments_between(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    start: datetime,
+    end: datetime,
+    purpose: Purpose,
+    statuses: Sequence[str] = ("booked", "confirmed"),
+) -> list[AppointmentSlot]:
+    """Appointments starting in [start, end): ids and times only, no PHI."""
+    authorize(app, principal, Action.APPOINTMENTS_READ, tenant_ref)
+    tenant = _open(app, principal, tenant_ref, purpose)
+    with app.db.transaction() as session:
+        slots = _store(app, session, tenant).appointments_between(start, end, statuses)
+        _audit(app, session, principal, tenant, "appointment.select", None, purpose,
+               count=len(slots))
+    return slots
+
+
+def appointment_slots(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    appointment_ids: Sequence[uuid.UUID],
+    purpose: Purpose,
+) -> list[AppointmentSlot]:
+    """Start times of the given appointments (ids and times only, no PHI)."""
+    authorize(app, principal, Action.APPOINTMENTS_READ, tenant_ref)
+    tenant = _open(app, principal, tenant_ref, purpose)
+    with app.db.transaction() as session:
+        slots = _store(app, session, tenant).appointment_slots(appointment_ids)
+        _audit(app, session, principal, tenant, "appointment.select", None, purpose,
+               count=len(slots))
+    return slots
 
 
 def update_patient(
@@ -174,6 +306,47 @@ def update_patient(
             raise NotFound("No patient with that id.")
         store.update_identity(patient_id, data, app.clock.now())
         _audit(app, session, principal, tenant, "patient.update", str(patient_id), purpose)
+
+
+def update_appointment(
+    app: Carecall,
+    principal: Principal,
+    tenant_ref: str | uuid.UUID,
+    patient_id: uuid.UUID,
+    appointment_id: uuid.UUID,
+    *,
+    status: str | None = None,
+    start: datetime | None = None,
+    purpose: Purpose = Purpose.SCHEDULING,
+) -> None:
+    """Confirm, cancel or move one of the patient's appointments (the call agent's
+    confirm/cancel/reschedule); "not found" unless the appointment is that patient's."""
+    authorize(app, principal, Action.PATIENTS_WRITE, tenant_ref)
+    _appointment_change(status, start)
+    tenant = _open(app, principal, tenant_ref, purpose)
+    with app.db.transaction() as session:
+        _update_appointment(session, app, principal, tenant, patient_id, appointment_id,
+                            status, start, purpose)
+
+
+def _appointment_change(status: str | None, start: datetime | None) -> None:
+    if status is not None and status not in APPOINTMENT_STATUSES:
+        raise InvalidInput("Unknown appointment status.")
+    if start is not None and start.tzinfo is None:
+        raise InvalidInput("An appointment start needs a time zone.")
+
+
+def _update_appointment(session: Session, app: Carecall, principal: Principal, tenant: Tenant,
+                        patient_id: uuid.UUID, appointment_id: uuid.UUID, status: str | None,
+                        start: datetime | None, purpose: Purpose) -> None:
+    store = _store(app, session, tenant)
+    patient = store.load(patient_id)
+    if patient is None or all(a.id != appointment_id for a in patient.appointments):
+        raise NotFound("No appointment with that id.")
+    store.set_appointment(appointment_id, status=status, start=start)
+    _audit(app, session, principal, tenant, "appointment.update", str(patient_id), purpose,
+           appointment=str(appointment_id),
+           changed=[k for k, v in (("status", status), ("start", start)) if v is not None])
 
 
 def import_patients(
@@ -302,6 +475,12 @@ def rotate_tenant_data(
             for pid in batch:
                 old, new = app.keyring.rotate_subject_key(session, tenant.id, pid)
                 store.reencrypt(pid, old, new)
+                # Consent-ledger values sealed under the same subject key (numbers,
+                # evidence, reviews) move with it.
+                reencrypt_subject(session, app.keyring, tenant.id, app.index_bits, pid, old,
+                                  new)
+                # So do call sessions, raw turns and opt-outs (their subject is the call).
+                reencrypt_call_subject(session, tenant.id, pid, old, new)
                 app.keyring.drop_data_key(session, tenant.id, old.key_id)
         if not batch:
             break

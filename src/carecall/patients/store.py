@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    bindparam,
     delete,
     insert,
     select,
@@ -41,6 +42,8 @@ from carecall.patients.model import (
     Address,
     Appointment,
     AppointmentInput,
+    AppointmentSlot,
+    ContactDetails,
     Invoice,
     LabResult,
     LabResultInput,
@@ -202,7 +205,7 @@ class _Cipher:
         self.keyring = keyring
         self.session = session
         self.tenant_id = tenant_id
-        self._keys: dict[uuid.UUID, DataKey] = {}
+        self.keys: dict[uuid.UUID, DataKey] = {}
 
     def seal(
         self, key: DataKey, table: str, column: str, row_id: uuid.UUID, value: str | None
@@ -216,10 +219,10 @@ class _Cipher:
         if blob is None:
             return None
         key_id = blob_key_id(blob)
-        key = self._keys.get(key_id)
+        key = self.keys.get(key_id)
         if key is None:
             key = self.keyring.data_key_by_id(self.session, self.tenant_id, key_id)
-            self._keys[key_id] = key
+            self.keys[key_id] = key
         ctx = FieldContext(self.tenant_id, table, column, row_id)
         return key.open(blob, ctx).decode("utf-8")
 
@@ -250,6 +253,15 @@ def _address(text: str | None) -> Address | None:
         state=data["state"],
         zip=data["zip"],
     )
+
+
+# Statements every record read runs, built once (building an expression and its cache key
+# costs more than running it; the call engine reads records on many turns).
+_LOAD = select(patients).where(patients.c.id == bindparam("p"),
+                               patients.c.tenant_id == bindparam("t"))
+_SHREDDED_AT = select(patients.c.shredded_at).where(patients.c.id == bindparam("p"),
+                                                    patients.c.tenant_id == bindparam("t"))
+_CHILD_ROWS: dict[tuple[str, str], Any] = {}
 
 
 class PatientStore:
@@ -446,10 +458,7 @@ class PatientStore:
 
     def is_shredded(self, patient_id: uuid.UUID) -> bool:
         at = self.session.execute(
-            select(patients.c.shredded_at).where(
-                patients.c.id == patient_id, patients.c.tenant_id == self.tenant_id
-            )
-        ).scalar_one_or_none()
+            _SHREDDED_AT, {"p": patient_id, "t": self.tenant_id}).scalar_one_or_none()
         return at is not None
 
     def ids(self, limit: int | None = None) -> list[uuid.UUID]:
@@ -480,11 +489,7 @@ class PatientStore:
         return list(rows)
 
     def load(self, patient_id: uuid.UUID) -> Patient | None:
-        row = self.session.execute(
-            select(patients).where(
-                patients.c.id == patient_id, patients.c.tenant_id == self.tenant_id
-            )
-        ).first()
+        row = self.session.execute(_LOAD, {"p": patient_id, "t": self.tenant_id}).first()
         if row is None:
             return None
         r = row._mapping
@@ -511,11 +516,14 @@ class PatientStore:
         )
 
     def _rows(self, table: Table, pid: uuid.UUID, order: Any) -> Iterable[Any]:
-        return self.session.execute(
-            select(table)
-            .where(table.c.patient_id == pid, table.c.tenant_id == self.tenant_id)
-            .order_by(order)
-        ).all()
+        key = (table.name, str(order))
+        query = _CHILD_ROWS.get(key)
+        if query is None:  # built once per table and order, then reused
+            query = _CHILD_ROWS[key] = (
+                select(table)
+                .where(table.c.patient_id == bindparam("p"), table.c.tenant_id == bindparam("t"))
+                .order_by(order))
+        return self.session.execute(query, {"p": pid, "t": self.tenant_id}).all()
 
     def _invoices(self, pid: uuid.UUID) -> tuple[Invoice, ...]:
         o = self.cipher.open
@@ -557,6 +565,61 @@ class PatientStore:
             LabResult(id=r.id, name=o("lab_results", "name", r.id, r.name) or "", status=r.status)
             for r in self._rows(lab_results, pid, lab_results.c.updated_at)
         )
+
+    def contact_details(self, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ContactDetails]:
+        """Names, date of birth and phones of many patients, with a query per thousand and
+        their data keys unwrapped in bulk; shredded and unknown patients are left out."""
+        found: dict[uuid.UUID, ContactDetails] = {}
+        cols = (patients.c.id, patients.c.first_name, patients.c.last_name, patients.c.dob,
+                patients.c.phones)
+        for start in range(0, len(patient_ids), 1000):
+            rows = self.session.execute(
+                select(*cols).where(
+                    patients.c.tenant_id == self.tenant_id,
+                    patients.c.id.in_(patient_ids[start:start + 1000]),
+                    patients.c.shredded_at.is_(None),
+                )
+            ).all()
+            self.cipher.keys.update(self.keyring.data_keys_by_ids(
+                self.session, self.tenant_id, [blob_key_id(r.dob) for r in rows if r.dob]))
+            o = self.cipher.open
+            for r in rows:
+                found[r.id] = ContactDetails(
+                    patient_id=r.id,
+                    first_name=o("patients", "first_name", r.id, r.first_name) or "",
+                    last_name=o("patients", "last_name", r.id, r.last_name) or "",
+                    dob=date.fromisoformat(o("patients", "dob", r.id, r.dob) or ""),
+                    phones=tuple(json.loads(o("patients", "phones", r.id, r.phones) or "[]")),
+                )
+        return found
+
+    def appointments_between(
+        self, start: datetime, end: datetime, statuses: Sequence[str]
+    ) -> list[AppointmentSlot]:
+        """Appointments starting in [start, end) with one of ``statuses``, by start time;
+        reads only the clear columns (ids, start, status), never PHI."""
+        rows = self.session.execute(
+            select(appointments.c.id, appointments.c.patient_id, appointments.c.start_at)
+            .join(patients, patients.c.id == appointments.c.patient_id)
+            .where(
+                appointments.c.tenant_id == self.tenant_id,
+                appointments.c.start_at >= start,
+                appointments.c.start_at < end,
+                appointments.c.status.in_(list(statuses)),
+                patients.c.shredded_at.is_(None),
+            )
+            .order_by(appointments.c.start_at, appointments.c.id)
+        ).all()
+        return [AppointmentSlot(r.id, r.patient_id, r.start_at) for r in rows]
+
+    def appointment_slots(self, appointment_ids: Sequence[uuid.UUID]) -> list[AppointmentSlot]:
+        rows = self.session.execute(
+            select(appointments.c.id, appointments.c.patient_id, appointments.c.start_at)
+            .where(appointments.c.tenant_id == self.tenant_id,
+                   appointments.c.id.in_(list(appointment_ids)))
+            .order_by(appointments.c.start_at, appointments.c.id)
+        ).all()
+        return [AppointmentSlot(r.id, r.patient_id, r.start_at) for r in rows]
 
     # -- shredding and rotation ----------------------------------------------------------
 

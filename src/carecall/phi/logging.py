@@ -16,6 +16,7 @@ The detector is imported lazily so that importing this module stays cheap and cy
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import sys
@@ -107,9 +108,21 @@ def scrub_text(text: str) -> str:
     """``text`` with keyed values masked and every detected identifier tagged ``[LABEL]``."""
     if not text.strip():
         return text
+    try:
+        detector = _detector()
+    except Exception:  # fail closed: never log what could not be checked
+        return WITHHELD
+    # Log lines repeat (uvicorn's access log runs every request's method, path, client and
+    # HTTP version through here): results are remembered per detector, keyed by a digest of
+    # the text so no raw text is kept, holding only scrubbed output. Bounded; cleared when full.
+    key = (id(detector), hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+                                         digest_size=20).digest())
+    cached = _SCRUB_CACHE.get(key)
+    if cached is not None:
+        return cached
     text = mask_keyed_values(text)
     try:
-        spans = sorted(_detector().detect(text), key=lambda s: s.start)
+        spans = sorted(detector.detect(text), key=lambda s: s.start)
     except Exception:  # fail closed: never log what could not be checked
         return WITHHELD
     out: list[str] = []
@@ -121,7 +134,15 @@ def scrub_text(text: str) -> str:
         out.append(f"[{span.label}]")
         pos = span.end
     out.append(text[pos:])
-    return "".join(out)
+    scrubbed = "".join(out)
+    if len(_SCRUB_CACHE) >= _SCRUB_CACHE_MAX:
+        _SCRUB_CACHE.clear()
+    _SCRUB_CACHE[key] = scrubbed
+    return scrubbed
+
+
+_SCRUB_CACHE: dict[tuple[int, bytes], str] = {}
+_SCRUB_CACHE_MAX = 8192
 
 
 def scrub_value(value: Any, key: object = None) -> Any:  # noqa: PLR0911 (one return per type)

@@ -6,8 +6,9 @@ audit entries are written in it and commit together, or not at all.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -58,6 +59,13 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer. Threads of one process queue here, in order, instead of in
+        # SQLite's busy handler, which polls with sleeps of up to 100 ms and so turns a few
+        # milliseconds of waiting into a long tail. Other processes still meet the busy
+        # handler. Re-entrant, so a nested unit of work fails as before rather than hanging.
+        self._writer: AbstractContextManager[Any] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
         self._reads = self.engine
         if self.engine.dialect.name == "postgresql":
             # Reads (proofs, verify) get their own small pool of autocommit connections with
@@ -73,22 +81,29 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def writer(self) -> AbstractContextManager[Any]:
+        """The per-process writer queue ``transaction()`` takes (SQLite; a no-op otherwise),
+        for the rare code that begins a write transaction on a connection of its own."""
+        return self._writer
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A unit of work: commits when the block ends normally, rolls back otherwise."""
-        try:
-            session = self._sessions()
-        except OperationalError as exc:  # pragma: no cover - connection at session start
-            raise StoreUnavailable(_unreachable(self.url)) from exc
-        try:
-            with session.begin():
-                yield session
-        except OperationalError as exc:
-            if _is_connection_error(exc):
+        with self._writer:
+            try:
+                session = self._sessions()
+            except OperationalError as exc:  # pragma: no cover - connection at session start
                 raise StoreUnavailable(_unreachable(self.url)) from exc
-            raise
-        finally:
-            session.close()
+            try:
+                with session.begin():
+                    yield session
+            except OperationalError as exc:
+                if _is_connection_error(exc):
+                    raise StoreUnavailable(_unreachable(self.url)) from exc
+                raise
+            finally:
+                session.close()
 
     @contextmanager
     def read(self) -> Iterator[Any]:

@@ -15,6 +15,7 @@ from carecall.access.rules import Action
 from carecall.app import Carecall
 from carecall.audit.model import AuditEvent
 from carecall.audit.store import append
+from carecall.core.decision import Decision
 from carecall.core.errors import Conflict, InvalidInput, NotFound, PolicyRefused
 from carecall.core.ids import new_id
 from carecall.patients.rules import normalise_phone
@@ -202,24 +203,46 @@ def require_baa(
     if decision.allowed:
         return
     with app.db.transaction() as session:
-        append(
-            session,
-            AuditEvent(
-                actor=principal.actor,
-                action="phi.refused",
-                resource_type="tenant",
-                resource_id=str(tenant.id),
-                tenant_id=tenant.id,
-                purpose=str(purpose) if purpose else None,
-                outcome="denied",
-                severity="warning",
-                details={"reasons": list(decision.codes)},
-            ),
-            app.clock,
-        )
+        _audit_refusal(session, app, principal, tenant, purpose, decision)
+    raise _refusal(decision)
+
+
+def require_baa_in(
+    session: Session, app: Carecall, principal: Principal, tenant: Tenant,
+    purpose: Purpose | None,
+) -> None:
+    """``require_baa`` inside the caller's unit of work: the refusal's audit entry commits
+    with it, so a caller that catches the refusal must still commit (the call engine does:
+    the turn goes on without the records)."""
+    decision = may_process(tenant.baas, local_date(tenant, app.clock.now()), purpose)
+    if not decision.allowed:
+        _audit_refusal(session, app, principal, tenant, purpose, decision)
+        raise _refusal(decision)
+
+
+def _audit_refusal(session: Session, app: Carecall, principal: Principal, tenant: Tenant,
+                   purpose: Purpose | None, decision: Decision) -> None:
+    append(
+        session,
+        AuditEvent(
+            actor=principal.actor,
+            action="phi.refused",
+            resource_type="tenant",
+            resource_id=str(tenant.id),
+            tenant_id=tenant.id,
+            purpose=str(purpose) if purpose else None,
+            outcome="denied",
+            severity="warning",
+            details={"reasons": list(decision.codes)},
+        ),
+        app.clock,
+    )
+
+
+def _refusal(decision: Decision) -> PolicyRefused:
     message = {
         "NO_ACTIVE_BAA": "This practice has no business associate agreement in force; "
         "record a current BAA before working with its patients.",
         "PURPOSE_NOT_PERMITTED": "The practice's BAA does not permit this purpose.",
     }[decision.codes[0]]
-    raise PolicyRefused(message, reasons=decision.codes)
+    return PolicyRefused(message, reasons=decision.codes)

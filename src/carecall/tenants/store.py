@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    bindparam,
     insert,
     select,
     update,
@@ -112,7 +113,7 @@ class TenantStore:
             )
 
     def get(self, tenant_id: uuid.UUID) -> Tenant | None:
-        row = self.session.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
+        row = self.session.execute(_GET, {"t": tenant_id}).first()
         return None if row is None else self._tenant(row)
 
     def by_slug(self, slug: str) -> Tenant | None:
@@ -155,20 +156,12 @@ class TenantStore:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def baas_of(self, tenant_id: uuid.UUID) -> tuple[Baa, ...]:
-        rows = self.session.execute(
-            select(baas).where(baas.c.tenant_id == tenant_id).order_by(baas.c.effective_on)
-        ).all()
+        rows = self.session.execute(_BAAS_OF, {"t": tenant_id}).all()
         return tuple(_baa(row) for row in rows)
 
     def _tenant(self, row: object) -> Tenant:
         r = row._mapping  # type: ignore[attr-defined]
-        numbers = tuple(
-            self.session.execute(
-                select(tenant_phone_numbers.c.number)
-                .where(tenant_phone_numbers.c.tenant_id == r["id"])
-                .order_by(tenant_phone_numbers.c.number)
-            ).scalars()
-        )
+        numbers = tuple(self.session.execute(_NUMBERS_OF, {"t": r["id"]}).scalars())
         return Tenant(
             id=r["id"],
             slug=r["slug"],
@@ -186,6 +179,15 @@ class TenantStore:
             created_at=r["created_at"],
             baas=self.baas_of(r["id"]),
         )
+
+
+# Built once: the call engine loads its tenant on every turn, and building an expression
+# costs more than running it.
+_GET = select(tenants).where(tenants.c.id == bindparam("t"))
+_NUMBERS_OF = (select(tenant_phone_numbers.c.number)
+               .where(tenant_phone_numbers.c.tenant_id == bindparam("t"))
+               .order_by(tenant_phone_numbers.c.number))
+_BAAS_OF = select(baas).where(baas.c.tenant_id == bindparam("t")).order_by(baas.c.effective_on)
 
 
 def baa_date(value: str) -> date:

@@ -1,0 +1,1 @@
+"""Outbound campaigns: plan with the outbound policy, run as durable workflows."""

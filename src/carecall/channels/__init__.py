@@ -1,0 +1,1 @@
+"""Channel adapters: Twilio voice (webhooks, TwiML, REST), signature checks, recordings."""

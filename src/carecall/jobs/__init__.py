@@ -1,0 +1,1 @@
+"""The job engine (durable workflows and queues); see ``jobs.engine``."""
