@@ -9,7 +9,7 @@ from tests.patients.factories import SYSTEM, make_patient
 
 from carecall.app import Carecall
 from carecall.consent import service
-from carecall.consent.bulk import facts_for_many
+from carecall.consent.bulk import facts_for_many, open_lists
 from carecall.consent.model import OptOutSource
 from carecall.core.clock import FixedClock
 from carecall.patients.service import create_patient
@@ -43,6 +43,15 @@ def test_bulk_facts_match_one_by_one(carecall: Carecall, clock: FixedClock) -> N
         single = [service.number_facts(session, carecall, tid, pid, phone, now)
                   for pid, phone in targets]
     assert bulk == single
+    # The plan's way: the open lists read once, then each batch in its own transaction.
+    with carecall.db.transaction() as session:
+        lists = open_lists(session, tid, now)
+    batched = []
+    for start in (0, 3):
+        with carecall.db.transaction() as session:
+            batched += facts_for_many(session, carecall, tid, targets[start:start + 3], now,
+                                      lists)
+    assert batched == single
     assert [len(f.consents) for f in bulk] == [2, 0, 0, 0, 0, 0]
     assert [bool(f.opt_outs) for f in bulk] == [False, True, True, True, False, False]
     assert [f.on_internal_dnc for f in bulk] == [False, False, False, False, False, True]

@@ -300,3 +300,27 @@ def test_data_key_objects_are_usable_after_commit(db: Database, keyring: Keyring
         key: DataKey = keyring.data_key_for(session, TENANT, subject)
     blob = key.seal(b"later", ctx(subject))
     assert read(db, keyring, subject, blob) == b"later"
+
+
+def test_a_full_key_cache_evicts_the_oldest_and_never_serves_expired_entries() -> None:
+    from datetime import UTC, datetime
+
+    from carecall.crypto.cache import TtlCache
+
+    clock = FixedClock(datetime(2026, 11, 23, 12, tzinfo=UTC))
+    cache: TtlCache[int, int] = TtlCache(clock, 60, max_entries=100)
+    for i in range(1000):
+        cache.put(i, i)
+    assert len(cache) == 100
+    assert cache.get(899) is None
+    assert [cache.get(i) for i in (900, 999)] == [900, 999]
+    cache.put(900, 900)  # refreshed: now the newest
+    clock.advance(timedelta(seconds=30))
+    cache.put(1000, 1000)  # evicts 901, the oldest
+    assert cache.get(901) is None
+    assert cache.get(900) == 900
+    clock.advance(timedelta(seconds=31))
+    assert cache.get(902) is None  # expired
+    assert cache.get(1000) == 1000
+    cache.put(1001, 1001)
+    assert len(cache) <= 100

@@ -148,3 +148,57 @@ def test_unknown_zone_and_bad_number_are_input_errors() -> None:
         _at(_utc(2026, 12, 1, 18), tz="Mars/Olympus_Mons")
     with pytest.raises(InvalidInput, match=r"E\.164"):
         _at(_utc(2026, 12, 1, 18), tz=None, phone="not a number")
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    out, depth, current = [], 0, ""
+    for ch in pattern:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and depth == 0:
+            out.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*out, current]
+
+
+def test_north_american_zones_depend_on_the_first_seven_digits_only() -> None:
+    """``zones_for`` memoises +1 numbers per exchange; this holds only while phonenumbers'
+    data keeps every +1 line-type pattern ending in free digits and its zone prefixes short."""
+    import re
+
+    from phonenumbers import PhoneMetadata
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    from carecall.policy.hours import NANP_FREE_DIGITS
+
+    assert max(len(k) for k in TIMEZONE_DATA if k.startswith("1")) <= 1 + 10 - NANP_FREE_DIGITS
+    free = re.compile(r"\\d\{(\d+)(?:,\d+)?\}$")
+    for region in COUNTRY_CODE_TO_REGION_CODE[1]:
+        meta = PhoneMetadata.metadata_for_region(region)
+        for name in ("general_desc", "fixed_line", "mobile", "toll_free", "premium_rate",
+                     "shared_cost", "personal_number", "voip", "pager", "uan", "voicemail"):
+            desc = getattr(meta, name)
+            if desc is None or desc.national_number_pattern is None:
+                continue
+            for alternative in _top_level_alternatives(desc.national_number_pattern):
+                found = free.search(alternative)
+                assert found, (region, name)
+                assert int(found.group(1)) >= NANP_FREE_DIGITS, (region, name)
+
+
+def test_memoised_zones_equal_a_fresh_parse() -> None:
+    import random
+
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    from carecall.policy.hours import zones_for
+
+    rng = random.Random(7)
+    prefixes = sorted(k for k in TIMEZONE_DATA if k.startswith("1") and len(k) > 1)
+    for prefix in prefixes:
+        for _ in range(3):
+            phone = "+" + prefix + "".join(rng.choice("0123456789")
+                                           for _ in range(11 - len(prefix)))
+            assert zones_for(None, phone) == number_zones.__wrapped__(phone), phone

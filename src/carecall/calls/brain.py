@@ -70,7 +70,9 @@ class Tools(Protocol):
     """What a brain may do to the world; implemented by the call service."""
 
     tenant: Tenant
-    profile: CallProfile
+
+    @property
+    def profile(self) -> CallProfile: ...
 
     def now(self) -> datetime: ...
 

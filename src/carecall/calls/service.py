@@ -31,7 +31,7 @@ from carecall.calls.guard import FALLBACK, leaks
 from carecall.calls.model import Action, CallerInput, CallEvent, Direction, OutboundRequest, Step
 from carecall.calls.state import CallState
 from carecall.calls.store import CallRow, CallStore
-from carecall.calls.tools import AGENT, CallTools
+from carecall.calls.tools import AGENT, CallTools, profile_of
 from carecall.core.errors import InvalidInput, NotFound, PolicyRefused
 from carecall.core.ids import new_id
 from carecall.patients.rules import normalise_phone
@@ -136,7 +136,7 @@ def take_turn(app: Carecall, *, channel_ref: str, caller_input: CallerInput) -> 
         state = row.state
         if state.status != "in_progress":
             return Step(say="", actions=(Action("hangup"),), outcome=state.outcome)  # type: ignore[arg-type]
-        tools = CallTools(app, tenant, _profile(store.profile(tenant.id)), session, store)
+        tools = CallTools(app, tenant, None, session, store)  # profile read on first use
         brain = brain_named(row.brain)
         reply = brain.respond(state, caller_input, tools)
         return _finish(app, tools, brain, row, state, reply, _said(caller_input), channel_ref)
@@ -181,14 +181,7 @@ def call_profile(app: Carecall, tenant_id: uuid.UUID) -> CallProfile:
 
 
 def _profile(data: dict[str, Any] | None) -> CallProfile:
-    if data is None:
-        return CallProfile()
-    return CallProfile(
-        hours=data.get("hours"),
-        directions=data.get("directions"),
-        instructions=dict(data.get("instructions") or {}),
-        followup_questions=tuple(data.get("followup_questions") or ()),
-    )
+    return profile_of(data)
 
 
 def set_call_profile(
@@ -294,26 +287,28 @@ def _redacted(text: str, state: CallState, previous: str | None) -> str:
     return _mask_values(redact(text, _detector().detect(text, context)), state)
 
 
-#: The agent's utterances repeat (prompts, questions): their detector output is kept per
-#: process, keyed by a digest of the text and the known identifiers and holding only the
-#: redacted text, so no PHI stays in memory between turns. Bounded; cleared when full.
+#: The agent's utterances repeat (prompts, questions): their redaction is kept per process,
+#: keyed by a digest of the text, the known identifiers and the watched values, and holding
+#: only the redacted text (what the transcript stores at rest), so no PHI stays in memory
+#: between turns. Bounded; cleared when full.
 _AGENT_REDACTIONS: dict[bytes, str] = {}
 _AGENT_REDACTIONS_MAX = 4096
 
 
 def _redacted_agent(text: str, state: CallState) -> str:
     known = _known(state)
+    values = sorted({v for w in state.watched.values() for v in w.values})
     key = hashlib.blake2b(
-        json.dumps([text, known.names, known.phones]).encode("utf-8"), digest_size=20,
+        json.dumps([text, known.names, known.phones, values]).encode("utf-8"), digest_size=20,
     ).digest()
     cleaned = _AGENT_REDACTIONS.get(key)
     if cleaned is None:
         context = DetectContext(previous_agent_text=None, known=known)
-        cleaned = redact(text, _detector().detect(text, context))
+        cleaned = _mask_values(redact(text, _detector().detect(text, context)), state)
         if len(_AGENT_REDACTIONS) >= _AGENT_REDACTIONS_MAX:
             _AGENT_REDACTIONS.clear()
         _AGENT_REDACTIONS[key] = cleaned
-    return _mask_values(cleaned, state)
+    return cleaned
 
 
 def _mask_values(cleaned: str, state: CallState) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -64,16 +65,23 @@ class CallTools:
     """The brain's tools for one turn, all inside that turn's unit of work (``session``):
     every read, its audit entry, every change and the turn's own writes commit together."""
 
-    def __init__(self, app: Carecall, tenant: Tenant, profile: CallProfile,
+    def __init__(self, app: Carecall, tenant: Tenant, profile: CallProfile | None,
                  session: Session, store: CallStore | None = None) -> None:
         self.app = app
         self.tenant = tenant
-        self.profile = profile
+        self._profile = profile
         self.session = session
         self.store = store or CallStore(session, app.keyring)
         #: Records read (and audited) during this turn; the verified caller's is reused
         #: instead of being read a second time.
         self._seen: dict[uuid.UUID, Patient] = {}
+
+    @property
+    def profile(self) -> CallProfile:
+        """The practice's call profile, read on first use (most turns never need it)."""
+        if self._profile is None:
+            self._profile = profile_of(self.store.profile(self.tenant.id))
+        return self._profile
 
     def now(self) -> datetime:
         return self.app.clock.now()
@@ -217,6 +225,17 @@ class CallTools:
 
     def opt_out(self, state: CallState, channel: str) -> None:
         record_opt_out_in(self.session, self.app, self.tenant, state, channel)
+
+
+def profile_of(data: dict[str, Any] | None) -> CallProfile:
+    if data is None:
+        return CallProfile()
+    return CallProfile(
+        hours=data.get("hours"),
+        directions=data.get("directions"),
+        instructions=dict(data.get("instructions") or {}),
+        followup_questions=tuple(data.get("followup_questions") or ()),
+    )
 
 
 def record_opt_out(app: Carecall, tenant: Tenant, state: CallState, channel: str) -> None:

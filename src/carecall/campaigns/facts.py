@@ -14,12 +14,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from carecall.access.model import Principal
 from carecall.app import Carecall
 from carecall.campaigns import rules
 from carecall.campaigns.model import Campaign, CampaignSpec, Channel, TargetKind, TargetState
+from carecall.consent.bulk import OpenLists
 from carecall.core.ids import new_id
 from carecall.crypto.blind_index import blind_index
 from carecall.patients import service as patients
@@ -102,25 +104,35 @@ def message_for(campaign: Campaign, tenant: Tenant, channel: Channel,
 _WORD = re.compile(r"\w+")
 
 
+@lru_cache(maxsize=4096)
+def _folded_words(text: str) -> tuple[str, frozenset[str]]:
+    folded = text.casefold()
+    return folded, frozenset(_WORD.findall(folded))
+
+
+@lru_cache(maxsize=512)
+def _birthday_forms(month_number: int, month_name: str, day_number: int) -> re.Pattern[str]:
+    month, day = month_name.casefold()[:3], f"0?{day_number}"
+    return re.compile("|".join((rf"\b0?{month_number}\s*[/.-]\s*{day}\b",
+                                rf"\b{month}\w*\.?\s+{day}(?:st|nd|rd|th)?\b",
+                                rf"\b{day}(?:st|nd|rd|th)?\s+(?:of\s+)?{month}")))
+
+
 def may_mention(text: str, details: ContactDetails) -> bool:
     """Could ``text`` contain this patient's own name or date of birth in any form? When it
     cannot, the identifier check with the patient's identifiers and the check without them
     give the same answer, and the one without is shared by every patient with the same
     message (the plan's cost is otherwise one PHI-detector pass per patient). Conservative:
-    any name word, the birth year, or the birth month and day in words or digits counts."""
-    folded = text.casefold()
-    words = set(_WORD.findall(folded))
+    any name word, the birth year, or the birth month and day in words or digits counts.
+    The text's words and each birthday's pattern are memoised (a plan repeats both)."""
+    folded, words = _folded_words(text)
     names = set(_WORD.findall(f"{details.first_name} {details.last_name}".casefold()))
-    if words & names:
+    if not words.isdisjoint(names):
         return True
     dob = details.dob
     if str(dob.year) in folded:
         return True
-    month, day = dob.strftime("%B").casefold()[:3], f"0?{dob.day}"
-    forms = (rf"\b0?{dob.month}\s*[/.-]\s*{day}\b",
-             rf"\b{month}\w*\.?\s+{day}(?:st|nd|rd|th)?\b",
-             rf"\b{day}(?:st|nd|rd|th)?\s+(?:of\s+)?{month}")
-    return any(re.search(form, folded) for form in forms)
+    return _birthday_forms(dob.month, dob.strftime("%B"), dob.day).search(folded) is not None
 
 
 class Planner:
@@ -133,6 +145,7 @@ class Planner:
         self.tenant = tenant
         self.campaign = campaign
         self._tag_key: bytes | None = None
+        self._lists: OpenLists | None = None
 
     def number_tag(self, phone: str) -> str:
         if self._tag_key is None:
@@ -169,7 +182,9 @@ class Planner:
         tenant = tenant_facts(self.tenant, now)
         wanted = [(found[t.patient_id], phone) for t in batch if t.patient_id in found
                   for phone in found[t.patient_id].phones]
-        gathered = consent_facts.gather_many(self.app, self.tenant, wanted, now)
+        if self._lists is None or self._lists.now != now:
+            self._lists = consent_facts.lists_for(self.app, self.tenant, now)
+        gathered = consent_facts.gather_many(self.app, self.tenant, wanted, now, self._lists)
         rows: list[dict[str, Any]] = []
         for target in batch:
             details = found.get(target.patient_id)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from carecall.campaigns.model import (
@@ -293,9 +294,27 @@ class CampaignStore:
         )
 
     def add_targets(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert planned targets in one batched statement (plan time, thousands at once)."""
-        if rows:
+        """Insert planned targets in one batch (plan time, thousands at once): ``COPY`` on
+        PostgreSQL, as the audit store does, else one ``executemany``."""
+        if not rows:
+            return
+        conn = self.session.connection()
+        if conn.dialect.name != "postgresql":
             self.session.execute(insert(campaign_targets), list(rows))
+            return
+        names = [c.name for c in campaign_targets.c]
+        sql = f"COPY campaign_targets ({', '.join(names)}) FROM STDIN"
+        dbapi = conn.dialect.loaded_dbapi
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row([row[n] for n in names])
+        except dbapi.Error as exc:
+            # Keep the unit of work's error handling (StoreUnavailable and friends) working.
+            raise DBAPIError.instance(sql, None, exc, dbapi.Error) from exc
+        finally:
+            cursor.close()
 
     def target(self, target_id: uuid.UUID) -> Target | None:
         row = self.session.execute(

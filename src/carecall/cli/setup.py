@@ -207,13 +207,14 @@ def register(root: typer.Typer) -> None:
         no_serve: bool = typer.Option(False, "--no-serve", help="Set up, then exit."),
     ) -> None:
         """Initialise, add a synthetic demo practice with patients, and serve."""
-        from carecall.demo.seed import seed_demo
+        from carecall.demo.seed import demo_patients, seed_demo
 
         app = open_app(load_settings())
         try:
             initialise(app)
             tenant, count = seed_demo(app, CLI_PRINCIPAL)
             cc = _command_name()
+            caller = demo_patients(app.clock.now(), count=1)[0]
             typer.echo(
                 f"Demo practice '{tenant.display_name}' (tenant {tenant.slug}) is ready with "
                 f"{count} synthetic patients.\n"
@@ -221,6 +222,8 @@ def register(root: typer.Typer) -> None:
                 f"  {cc} tenants show {tenant.slug}\n"
                 f"  {cc} patients search {tenant.slug} --phone +16175550142\n"
                 f"  {cc} audit head && {cc} audit verify\n"
+                f"  {cc} call chat   (phone the AI agent as the synthetic patient "
+                f"{caller.first_name} {caller.last_name}, born {caller.dob:%B %-d, %Y})\n"
                 f"  curl http://{host}:{port}/readyz   (API docs at /docs)"
             )
             if not no_serve:

@@ -63,7 +63,13 @@ class TtlCache(Generic[K, V]):
         return len(self._entries)
 
     def _sweep(self, now: datetime) -> None:
-        for key in [k for k, (expires, _) in self._entries.items() if expires <= now]:
+        # Every entry lives the same TTL and a put moves its key to the end, so entries
+        # expire in insertion order: drop expired ones from the front and stop at the first
+        # live one (a sweep over the whole dict on every put of a full cache made bulk reads
+        # of tens of thousands of keys quadratic). Should the clock step back, an expired
+        # entry left behind is still never returned by ``get`` and goes as the oldest.
+        while self._entries:
+            key = next(iter(self._entries))
+            if self._entries[key][0] > now and len(self._entries) < self._max:
+                break
             del self._entries[key]
-        while len(self._entries) >= self._max:
-            del self._entries[next(iter(self._entries))]  # oldest insertion first

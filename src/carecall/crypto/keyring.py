@@ -40,6 +40,7 @@ from carecall.crypto.envelope import KEY_BYTES, DataKey
 from carecall.crypto.providers import KeyProvider
 from carecall.crypto.store import ACTIVE, DESTROYED, RETIRED, data_keys, tenant_keys
 from carecall.crypto.wrapped import wrapped_kek_version
+from carecall.store.any_of import uuid_in
 
 _DATA_KEY_LABEL = b"carecall/data-key/v1"
 _NONCE = 12
@@ -217,7 +218,7 @@ class Keyring:
                        data_keys.c.tenant_key_id, tenant_keys.c.version,
                        tenant_keys.c.wrapped.label("tenant_wrapped"))
                 .join(tenant_keys, tenant_keys.c.id == data_keys.c.tenant_key_id)
-                .where(data_keys.c.id.in_(wanted[start:start + 1000]),
+                .where(uuid_in(session, data_keys.c.id, wanted[start:start + 1000]),
                        data_keys.c.tenant_id == tenant_id)
             ).all()
             for row in rows:

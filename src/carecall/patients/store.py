@@ -53,6 +53,7 @@ from carecall.patients.model import (
     PrescriptionInput,
 )
 from carecall.patients.rules import normalise_dob, normalise_phone
+from carecall.store.any_of import uuid_in
 from carecall.store.schema import UtcDateTime, metadata
 
 patients = Table(
@@ -576,7 +577,7 @@ class PatientStore:
             rows = self.session.execute(
                 select(*cols).where(
                     patients.c.tenant_id == self.tenant_id,
-                    patients.c.id.in_(patient_ids[start:start + 1000]),
+                    uuid_in(self.session, patients.c.id, patient_ids[start:start + 1000]),
                     patients.c.shredded_at.is_(None),
                 )
             ).all()

@@ -199,20 +199,29 @@ def upcoming_day(text: str, today: date, dob: date | None) -> date | None:
     (a date without a year is taken at its next occurrence). A date of birth lies in the
     past, so it is never taken; nor is any date on the patient's birthday, in case the text
     means it. Every other date in the text stays an identifier."""
-    for value, _, _ in parse_date(text):
-        if value.month is None or value.day is None:
+    for year_said, month, day_of_month in _dates_said(text):
+        if dob is not None and (month, day_of_month) == (dob.month, dob.day):
             continue
-        if dob is not None and (value.month, value.day) == (dob.month, dob.day):
-            continue
-        years = (value.year,) if value.year is not None else (today.year, today.year + 1)
+        years = (year_said,) if year_said is not None else (today.year, today.year + 1)
         for year in years:
             try:
-                day = date(year, value.month, value.day)
+                day = date(year, month, day_of_month)
             except ValueError:
                 continue
             if 0 <= (day - today).days <= _APPOINTMENT_HORIZON_DAYS:
                 return day
     return None
+
+
+@lru_cache(maxsize=16384)
+def _dates_said(text: str) -> tuple[tuple[int | None, int, int], ...]:
+    """(year or None, month, day) of every date in the text: parsed once per text, since a
+    campaign sends one template to thousands of patients."""
+    return tuple(
+        (value.year, value.month, value.day)
+        for value, _, _ in parse_date(text)
+        if value.month is not None and value.day is not None
+    )
 
 
 def content_reasons(message: Message, tenant: TenantFacts, patient: PatientFacts,
