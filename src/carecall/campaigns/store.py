@@ -359,24 +359,26 @@ class CampaignStore:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def _tally(self, table: Table, column: str, campaign_id: uuid.UUID) -> list[Any]:
+        """(value, count) of one column over one campaign's rows of this tenant, skipping
+        rows where it is empty (NULL, or no reason codes)."""
+        col = table.c[column]
+        return list(self.session.execute(
+            select(col, func.count())
+            .where(
+                table.c.campaign_id == campaign_id,
+                table.c.tenant_id == self.tenant_id,
+                col.is_not(None),
+                col != "",
+            )
+            .group_by(col)
+        ).all())
+
     def count_targets(self, campaign_id: uuid.UUID) -> dict[str, int]:
-        rows = self.session.execute(
-            select(campaign_targets.c.state, func.count())
-            .where(campaign_targets.c.campaign_id == campaign_id)
-            .group_by(campaign_targets.c.state)
-        ).all()
-        return {r[0]: int(r[1]) for r in rows}
+        return {r[0]: int(r[1]) for r in self._tally(campaign_targets, "state", campaign_id)}
 
     def reason_counts(self, campaign_id: uuid.UUID) -> dict[str, int]:
-        rows = self.session.execute(
-            select(campaign_targets.c.reasons, func.count())
-            .where(
-                campaign_targets.c.campaign_id == campaign_id,
-                campaign_targets.c.reasons != "",
-            )
-            .group_by(campaign_targets.c.reasons)
-        ).all()
-        return _explode(rows)
+        return _explode(self._tally(campaign_targets, "reasons", campaign_id))
 
     # -- attempts ------------------------------------------------------------------------
 
@@ -423,41 +425,23 @@ class CampaignStore:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def count_attempts(self, campaign_id: uuid.UUID) -> dict[str, int]:
-        rows = self.session.execute(
-            select(campaign_attempts.c.status, func.count())
-            .where(campaign_attempts.c.campaign_id == campaign_id)
-            .group_by(campaign_attempts.c.status)
-        ).all()
-        return {r[0]: int(r[1]) for r in rows}
+        return {r[0]: int(r[1]) for r in self._tally(campaign_attempts, "status", campaign_id)}
 
     def count_outcomes(self, campaign_id: uuid.UUID) -> dict[str, int]:
-        rows = self.session.execute(
-            select(campaign_attempts.c.outcome, func.count())
-            .where(
-                campaign_attempts.c.campaign_id == campaign_id,
-                campaign_attempts.c.outcome.is_not(None),
-            )
-            .group_by(campaign_attempts.c.outcome)
-        ).all()
-        return {r[0]: int(r[1]) for r in rows}
+        return {r[0]: int(r[1]) for r in self._tally(campaign_attempts, "outcome", campaign_id)}
 
     def dial_reason_counts(self, campaign_id: uuid.UUID) -> dict[str, int]:
-        rows = self.session.execute(
-            select(campaign_attempts.c.reasons, func.count())
-            .where(
-                campaign_attempts.c.campaign_id == campaign_id,
-                campaign_attempts.c.reasons != "",
-            )
-            .group_by(campaign_attempts.c.reasons)
-        ).all()
-        return _explode(rows)
+        return _explode(self._tally(campaign_attempts, "reasons", campaign_id))
 
     def placed_and_reconciled(self, campaign_id: uuid.UUID) -> tuple[int, int]:
         row = self.session.execute(
             select(
                 func.count(campaign_attempts.c.provider_sid),
                 func.count().filter(campaign_attempts.c.reconciled.is_(True)),
-            ).where(campaign_attempts.c.campaign_id == campaign_id)
+            ).where(
+                campaign_attempts.c.campaign_id == campaign_id,
+                campaign_attempts.c.tenant_id == self.tenant_id,
+            )
         ).one()
         return int(row[0]), int(row[1])
 
