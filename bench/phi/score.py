@@ -128,6 +128,10 @@ class Scores:
     pred_chars_in_gold: int = 0
     clean_lines: int = 0
     clean_lines_flagged: int = 0
+    label_chars: dict[str, int] = field(default_factory=dict)
+    """Non-space characters predicted with each label."""
+    label_chars_in_gold: dict[str, int] = field(default_factory=dict)
+    """Of those, the ones inside a gold span of the same label."""
     misses: list[tuple[str, str, str]] = field(default_factory=list)  # (id, label, value)
     false_positives: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -137,6 +141,12 @@ class Scores:
 
     def label(self, name: str) -> Tally:
         return self.per_label.setdefault(name, Tally())
+
+    def label_precision(self, name: str) -> float:
+        """Of the characters predicted as ``name``, the share inside gold spans of ``name``
+        (NaN when nothing was predicted with that label)."""
+        n = self.label_chars.get(name, 0)
+        return self.label_chars_in_gold.get(name, 0) / n if n else float("nan")
 
 
 def score_line(scores: Scores, line: Mapping[str, Any], predicted: Sequence[SpanT]) -> None:
@@ -148,6 +158,11 @@ def score_line(scores: Scores, line: Mapping[str, Any], predicted: Sequence[Span
     gold_cov = coverage(text, gold)
     scores.pred_chars += len(any_cov)
     scores.pred_chars_in_gold += len(any_cov & gold_cov)
+    for lab in {p[2] for p in predicted}:
+        mine = coverage(text, predicted, lab)
+        scores.label_chars[lab] = scores.label_chars.get(lab, 0) + len(mine)
+        scores.label_chars_in_gold[lab] = scores.label_chars_in_gold.get(lab, 0) + len(
+            mine & coverage(text, gold, lab))
     if not gold:
         scores.clean_lines += 1
         if any_cov:

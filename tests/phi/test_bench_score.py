@@ -41,3 +41,14 @@ def test_clean_lines_and_groups() -> None:
     assert zip_part("toledo five six nine oh six", (0, 27, "ADDRESS")) == (7, 27, "ZIP")
     assert zip_part("5 Elm Street", (0, 12, "ADDRESS")) is None
     assert percentile([float(i) for i in range(1, 101)], 99) == 99.0
+
+
+def test_per_label_precision_counts_same_label_characters() -> None:
+    text = "fax 614 555 0142 or serial ab12"
+    gold = line(text, (4, 16, "FAX"), (27, 31, "DEVICE_ID"))
+    s = score([gold], [[(4, 16, "PHONE"), (20, 31, "DEVICE_ID")]])
+    assert s.label_chars["PHONE"] == 10
+    assert s.label_precision("PHONE") == 0.0  # a fax labelled PHONE: right place, wrong label
+    # "serialab12" = 10 non-space chars predicted as DEVICE_ID, 4 of them inside the gold one
+    assert abs(s.label_precision("DEVICE_ID") - 4 / 10) < 1e-9
+    assert s.label_precision("NAME") != s.label_precision("NAME")  # NaN: nothing predicted

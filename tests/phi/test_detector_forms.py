@@ -136,6 +136,37 @@ FOUND: list[tuple[str, str | None, list[tuple[str, Label]]]] = [
     ("the m.r.n. is 4471902", None, [("4471902", Label.MRN)]),
     ("the serial number on my pump is three u seven double a h", None,
      [("three u seven double a h", Label.DEVICE_ID)]),
+    # round 3: device labels, hardware addresses, serials far from their cue, fax forms,
+    # spelled web addresses, lettered house numbers, mailboxes
+    ("the udi barcode reads (01)00763000123458(17)281130(10)H7721(21)KX90012", None,
+     [("(01)00763000123458(17)281130(10)H7721(21)KX90012", Label.DEVICE_ID)]),
+    ("bluetooth address A4:C1:38:9F:22:0B keeps disconnecting", None,
+     [("A4:C1:38:9F:22:0B", Label.DEVICE_ID)]),
+    ("the serial number on the pod controller is 441-902-3318", None,
+     [("441-902-3318", Label.DEVICE_ID)]),
+    ("her loop recorder has serial LNQ 449017 S", None, [("LNQ 449017 S", Label.DEVICE_ID)]),
+    ("s n four four one two nine eight three on the oxygen machine", None,
+     [("four four one two nine eight three", Label.DEVICE_ID)]),
+    ("fax line 216-555-0133 x 204", None, [("216-555-0133 x 204", Label.FAX)]),
+    ("they faxed the order from 402 555 0115", None, [("402 555 0115", Label.FAX)]),
+    ("Ph 216.555.0131 | Fx 216.555.0132", None,
+     [("216.555.0131", Label.PHONE), ("216.555.0132", Label.FAX)]),
+    ("facsimile: 651-555-0182", None, [("651-555-0182", Label.FAX)]),
+    ("the link was bit dot l y slash three q z nine k", None,
+     [("bit dot l y slash three q z nine k", Label.URL)]),
+    ("the portal is w w w dot riverside family med dot org", None,
+     [("w w w dot riverside family med dot org", Label.URL)]),
+    ("my dot brightwaterhealth dot com forward slash signin is the login", None,
+     [("my dot brightwaterhealth dot com forward slash signin", Label.URL)]),
+    ("the house is 22A Hawthorn Way", None, [("22A Hawthorn Way", Label.ADDRESS)]),
+    ("the mailbox is PMB 204, 9100 Market St", None,
+     [("PMB 204, 9100 Market St", Label.ADDRESS)]),
+    ("it's Rural Route 4 Box 88", None, [("Rural Route 4 Box 88", Label.ADDRESS)]),
+    ("mail to Box 1120, Rural Route 2", None, [("Box 1120, Rural Route 2", Label.ADDRESS)]),
+    ("it's po box 918, ashland, ky 41101", None,
+     [("po box 918, ashland, ky 41101", Label.ADDRESS)]),
+    ("ship it to five oh seven, um, willow bend road, unit d", None,
+     [("five oh seven, um, willow bend road, unit d", Label.ADDRESS)]),
 ]
 
 
@@ -176,6 +207,11 @@ NOT_PHI = [
     "i'm up in six weeks",
     "I logged in MyChart",
     "Merry Christmas from the team",
+    "my pump is a model 770G",
+    "the clinic is on the third floor, suite two",
+    "We're located on the 2nd floor, Suite 200 is the lab.",
+    "the fax went through at two fifteen",
+    "10:14:03 sync ok in 12 ms",
 ]
 
 
@@ -267,6 +303,27 @@ def test_cue_word_filter_lets_every_cue_through() -> None:
         for cue in _samples(pattern, 150, k):
             for window in (cue, f"my {cue} is", f"the {cue}"):
                 assert cues.closest_cue(window) == cues.closest_cue_unfiltered(window), window
+
+
+def test_holdout2_is_well_formed_and_covers_every_label() -> None:
+    """The second held-out split (written for round 3, scored only by bench/phi) follows the
+    corpus format; this reads its labels and offsets, never runs the detector on it."""
+    labels = {str(label) for label in Label}
+    lines = [json.loads(raw) for raw in
+             (CORPUS / "holdout2.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(lines) >= 150
+    assert sum(1 for line in lines if not line["spans"]) >= 30
+    seen = set()
+    for k, line in enumerate(lines, 1):
+        assert line["id"] == f"holdout2-{k:04d}"
+        last = 0
+        for span in line["spans"]:
+            value = line["text"][span["start"] : span["end"]]
+            assert last <= span["start"] < span["end"] <= len(line["text"]), line["id"]
+            assert value == value.strip(), line["id"]
+            seen.add(span["label"])
+            last = span["end"]
+    assert seen == labels
 
 
 def test_dev3_is_well_formed() -> None:

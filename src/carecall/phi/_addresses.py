@@ -45,10 +45,14 @@ for _cue in _ADDRESS_CUES:
 _HOUSE_DIGITS_MAX = 6
 _STREET_WORDS_MAX = 3
 _UNIT_WORDS = words("apartment apt unit suite ste # number building bldg floor fl flr lot room "
-                    "rm space spc trailer trlr")
+                    "rm space spc trailer trlr box")
 _DIRECTIONS = words("n s e w ne nw se sw north south east west northeast northwest southeast "
                     "southwest")
 _UNITS_ALONE = words("apartment apt suite ste unit")
+_MAILBOX_WORDS = words("pmb box")
+_OFFICE_UNITS = words("suite ste")
+"""Suites are mostly offices ("the lab is suite 200"): one on its own is an address only
+after an address cue or the agent's question."""
 STATES = words(
     """
     alabama alaska arizona arkansas california colorado connecticut delaware florida georgia
@@ -237,6 +241,8 @@ def _state_and_zip(scan: Scan, j: int) -> int | None:
     """A state at ``j`` with its ZIP after it: the last token, or None without a state."""
     state = _state_at(scan, j)
     if not state:
+        if scan.norm(j).upper() in _STATE_CODES and scan.toks[j].is_word:
+            return _zip_at(scan, _skip_comma(scan, j + 1))  # "ashland, ky 41101"
         return None
     end = j + state - 1
     zip_last = _zip_at(scan, _skip_comma(scan, end + 1))
@@ -290,7 +296,16 @@ def _house_number(scan: Scan, suffix: int) -> int | None:
             continue
         if run is not None:
             return None if scan.norm(k + 1) in UNITS_AFTER else run.first
+        if k >= 1 and len(scan.norms[k]) == 1 and scan.toks[k].is_word and (
+                scan.toks[k].start == scan.toks[k - 1].end) and (k - 1) in scan.run_to:
+            return scan.run_to[k - 1].first  # "22A Hawthorn Way": a lettered house number
         n = scan.norms[k]
+        if n == ",":
+            j = k
+            while scan.norm(j) == ",":
+                j -= 1  # "five oh seven, um, willow": the filler between two commas is gone
+            if j in scan.run_to and _address_cue_before(scan, scan.run_to[j].first):
+                return scan.run_to[j].first  # "ship it to five oh seven, willow bend road"
         if n in FUNCTION or not (scan.toks[k].is_word or scan.toks[k].is_digits or n == "."):
             break
     return numbered_street
@@ -327,8 +342,40 @@ def _street(scan: Scan, i: int) -> None:
         if scan.norm(end + 1) == ".":
             end += 1
     end = _extend(scan, end)
+    if scan.norm(first - 1) in _MAILBOX_WORDS:
+        first = _mailbox_start(scan, first - 1)  # "PMB 204, 9100 Market St"
     scan.add(first, end, Label.ADDRESS, 8)
     _after_street(scan, end)
+
+
+def _mailbox_start(scan: Scan, k: int) -> int:
+    """First token of the mailbox word at ``k`` with its "PO", "p. o." or "post office"."""
+    if scan.norms[k] != "box":
+        return k
+    j = k - 1
+    while scan.norm(j) == "." and j >= 1:
+        j -= 1
+    if scan.norm(j) == "po":
+        return j
+    if scan.norm(j) == "office" and scan.norm(j - 1) == "post":
+        return j - 1
+    if scan.norm(j) == "o":
+        j -= 1
+        while scan.norm(j) == "." and j >= 1:
+            j -= 1
+        if scan.norm(j) == "p":
+            return j
+    return k
+
+
+def _box_before(scan: Scan, first: int) -> int:
+    """"Box 1120, Rural Route 2": a mailbox and its number said before a road (the first
+    token of the mailbox, or ``first`` when there is none)."""
+    k = first - 1 if scan.norm(first - 1) == "," else first
+    run = scan.run_to.get(k - 1)
+    if run is not None and scan.norm(run.first - 1) in _MAILBOX_WORDS:
+        return _mailbox_start(scan, run.first - 1)
+    return first
 
 
 def _po_box(scan: Scan, i: int) -> None:
@@ -350,6 +397,9 @@ def _po_box(scan: Scan, i: int) -> None:
 def _unit_alone(scan: Scan, i: int) -> None:
     """"apartment four b", "suite 300" said on their own are part of an address."""
     k = i + 2 if scan.norm(i + 1) in ("number", "#") else i + 1
+    if scan.norms[i] in _OFFICE_UNITS and not _address_cue_before(scan, i) and not (
+            Label.ADDRESS in scan.asked and i <= _ASK_REACH):
+        return
     if k in scan.run_from:
         _, end = _unit(scan, i, i)
         scan.add(i, end, Label.ADDRESS, 6)
@@ -419,7 +469,7 @@ def _numbered_road(scan: Scan, i: int) -> None:
         return
     first = _house_number(scan, i + 1)
     if first is None and scan.norm(i - 1) == "rural":
-        first = i - 1
+        first = _box_before(scan, i - 1)
     if first is None:
         return
     end = road.last

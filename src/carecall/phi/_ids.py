@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import re
 
+from carecall.phi import cues
 from carecall.phi._scan import Found, Scan
 from carecall.phi._vocab import ACRONYMS, FUNCTION, words
 from carecall.phi.model import Label
 from carecall.phi.spoken import FILLERS, TEENS, TENS, UNITS, letter_at, read_element
 
 _SSN_RE = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
+_UDI_RE = re.compile(r"\(01\)\s?\d{14}(?:\s?\(\d{2,4}\)\s?[A-Za-z0-9./-]{1,20}(?![A-Za-z0-9]))*")
+"""A GS1 unique device identifier: "(01)" and the 14-digit device identifier, then the
+production identifiers (expiry "(17)", lot "(10)", serial "(21)"), on a device's label."""
+_MAC_RE = re.compile(r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}"
+                     r"(?![0-9A-Fa-f:-])")
+"""A hardware (MAC or Bluetooth) address: six hex pairs, identifying one device."""
 _ALNUM_RE = re.compile(
     r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{3,}\b"
 )
@@ -45,6 +52,10 @@ def formatted(scan: Scan) -> None:
     text = scan.text
     for m in _SSN_RE.finditer(text):
         scan.found.append(Found(m.start(), m.end(), Label.SSN, 9))
+    for m in _UDI_RE.finditer(text):
+        scan.found.append(Found(m.start(), m.end(), Label.DEVICE_ID, 9))
+    for m in _MAC_RE.finditer(text):
+        scan.found.append(Found(m.start(), m.end(), Label.DEVICE_ID, 9))
     for m in _ALNUM_RE.finditer(text):
         word = m.group()
         if _UNIT_SUFFIX_RE.match(word) or word.lower() in ACRONYMS or _NOT_AN_ID_RE.fullmatch(
@@ -152,6 +163,24 @@ def _keeps_leading_article(scan: Scan, elements: list[tuple[str, int, int]]) -> 
         scan.cue_before(first, 2) is not None)
 
 
+def _spelled_cue(scan: Scan, elements: list[tuple[str, int, int]]) -> int:
+    """How many leading letters spell a cue ("s n four four one...", "m r n six six..."):
+    the cue, said letter by letter, is not part of the identifier."""
+    letters = 0
+    while letters < len(elements) and elements[letters][0] == "L" and (
+            elements[letters][1] == elements[letters][2]) and len(
+            scan.norms[elements[letters][1]]) == 1:
+        letters += 1
+    for size in range(min(letters, _SPELLED_CUE_MAX), 1, -1):
+        word = "".join(scan.norms[elements[x][1]] for x in range(size))
+        if size < len(elements) and elements[size][0] == "D" and cues.is_cue(word):
+            return size
+    return 0
+
+
+_SPELLED_CUE_MAX = 4
+
+
 def _trim(scan: Scan, elements: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """Drop an article said before or after the identifier ("a", "i")."""
     if elements and elements[0][0] == "L" and scan.norms[elements[0][1]] in _ARTICLES and (
@@ -179,9 +208,25 @@ def _is_identifier(scan: Scan, elements: list[tuple[str, int, int]]) -> bool:
     return size >= _ELEMENTS_MIN and letters >= 1 and digits >= 1
 
 
+def _phone_extension(scan: Scan, elements: list[tuple[str, int, int]]) -> bool:
+    """"216-555-0133 x 204": a phone and its extension, the only letter the "x" between them,
+    which the number rules read."""
+    kinds = [kind for kind, _, _ in elements]
+    if kinds.count("L") != 1:
+        return False
+    at = kinds.index("L")
+    if scan.norms[elements[at][1]] != "x" or at in (0, len(elements) - 1):
+        return False
+    digits = sum(len(scan.norms[f]) if scan.toks[f].is_digits else 1
+                 for kind, f, _ in elements[:at] if kind == "D")
+    return digits >= _PHONE_DIGITS_MIN
+
+
 def _lettered_phone(scan: Scan, elements: list[tuple[str, int, int]]) -> bool:
     """"T 614-555-0142", "F: 614-555-0143": one capital of a contact card (telephone, fax,
     cell...) before a phone, which the number rules read."""
+    if _phone_extension(scan, elements):
+        return True
     first = scan.toks[elements[0][1]]
     if elements[0][0] != "L" or first.text not in _CARD_LETTERS or any(
             kind == "L" for kind, _, _ in elements[1:]):
@@ -208,11 +253,14 @@ def spoken(scan: Scan) -> None:
             i += 1
             continue
         elements, j = _elements(scan, i)
+        cut = _spelled_cue(scan, elements)
+        if cut:
+            i = elements[cut][1]  # "s n four four one...": the digits, after their cue
+            continue
         elements = _trim(scan, elements)
         if _is_identifier(scan, elements) and not _lettered_phone(scan, elements) and not (
-                _NOT_AN_ID_RE.fullmatch(
-                scan.text[scan.toks[elements[0][1]].start : scan.toks[elements[-1][2]].end]) and (
-                not scan.model_number(elements[0][1]))):
+                scan.model_number(elements[0][1])) and not _NOT_AN_ID_RE.fullmatch(
+                scan.text[scan.toks[elements[0][1]].start : scan.toks[elements[-1][2]].end]):
             first, last = elements[0][1], elements[-1][2]
             cue = scan.cue_before(first, 12) or scan.cue_after(last) or scan.asked_one()
             scan.add(first, last, id_label(cue), 7)

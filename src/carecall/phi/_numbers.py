@@ -31,9 +31,13 @@ _CARD_DIGITS = (13, 19)
 _ZIP_LENGTHS = (5, 9)
 _DIGIT_BY_DIGIT = 5
 _LOCAL_PHONE = 7
+_SENTENCE_WORDS_AFTER = frozenset({"and", "on", "for", "is", "was", "in", "from", "if",
+                                   "that", "which", "but", "so", "please", "thanks"})
 _CARD_LETTERS = frozenset("TFPCMHWO")
 """Contact-card letters: telephone, fax, phone, cell, mobile, home, work, office."""
 _SHORT_CUED = 5
+_YEAR_DIGITS = 4
+_BEFORE_YEAR = frozenset({"in", "since", "from", "of", "year", "circa", "until", "till"})
 _DATE_DIGITS_MAX = 8
 _ID_LENGTH_MIN = 3
 _SHORT_QUANTITY = 6
@@ -57,6 +61,8 @@ def _is_amount(scan: Scan, run: NumberRun, cue: Label | None) -> bool:
         return True  # "the invoice total is two forty nine fifty", not "pay invoice 44812"
     if "." in scan.text[run.start : run.end] and len(run.groups) == 2 and len(run.groups[-1]) == 2:
         return True
+    if after == "over" and (run.last + 2) in scan.run_from and len(run.digits) <= 3:
+        return True  # "120 over 80": a blood pressure
     if after in UNITS_AFTER or after in ("%", ":"):
         return cue is None or len(run.digits) < 4 or after in _ALWAYS_AMOUNT_AFTER
     return False
@@ -78,7 +84,9 @@ def _by_cue(run: NumberRun, cue: Label, before: str) -> Label | None:
     if cue in (Label.PHONE, Label.FAX):
         return cue if n >= _LOCAL_PHONE else None
     short_amount = (run.quantity and n < _SHORT_QUANTITY) or (
-        n < _SHORT_CUED and before in BEFORE_NOT_ID)  # "my heart monitor beeps above 120"
+        n < _SHORT_CUED and before in BEFORE_NOT_ID) or (  # "my heart monitor beeps above 120"
+        n == _YEAR_DIGITS and before in _BEFORE_YEAR and run.digits[:2] in ("19", "20"))
+        # "the pacemaker was put in 2019": a bare year is not PHI
     return cue if n >= _ID_LENGTH_MIN and not short_amount else None
 
 
@@ -121,7 +129,8 @@ def _cue(scan: Scan, run: NumberRun) -> tuple[Label | None, bool]:
         return cue, True
     cue = scan.cue_before(run.first, _FAR)
     if cue is not None:
-        return cue, cue in (Label.PHONE, Label.FAX)
+        return cue, cue in (Label.PHONE, Label.FAX) or (
+            cue is Label.DEVICE_ID and _plain_gap(scan, run.first))
     cue = scan.cue_after(run.last)
     if cue is not None:
         return cue, True
@@ -132,6 +141,22 @@ def _cue(scan: Scan, run: NumberRun) -> tuple[Label | None, bool]:
     if run.first <= _ASK_REACH and len(asked_ids) == 1:
         return next(iter(asked_ids)), True
     return None, False
+
+
+_CLAUSE_BREAKS = frozenset({",", "so", "and", "but", "or", "then", "because", "cause", "if",
+                            "when", "call", "reach", "text", "dial"})
+
+
+def _plain_gap(scan: Scan, first: int) -> bool:
+    """No clause break in the words before ``first`` (as far as a far cue reaches): "the
+    serial number on the back of the pump is ...", not "about my pump, so call me on ..."."""
+    for k in range(first - 1, max(-1, first - 1 - _FAR), -1):
+        n = scan.norms[k]
+        if n in _CLAUSE_BREAKS:
+            return False
+        if n in (".", "?", "!", ";") and scan.ends_sentence(k):
+            break
+    return True
 
 
 def _widen(scan: Scan, run: NumberRun, start: int, end: int) -> tuple[int, int]:
@@ -160,10 +185,16 @@ def _letters_around(scan: Scan, run: NumberRun, cue: Label | None) -> tuple[int,
     does one letter said between the cue and the digits ("account a two oh eight ...")."""
     start, end = run.start, run.end
     for letters in scan.letters:
-        if letters.last == run.first - 1:
-            start = letters.start
+        if letters.last == run.first - 1 and not cues.is_cue(letters.letters):
+            start = letters.start  # but not "s n" (a cue spelled) in "s n four four one..."
         if letters.first == run.last + 1:
             end = letters.end
+    after = run.last + 1
+    if end == run.end and cue is not None and after < scan.count and len(
+            scan.toks[after].text) == 1 and scan.toks[after].text.isupper() and scan.toks[
+            after].text not in ("I", "A") and (after + 1 == scan.count or not scan.toks[
+            after + 1].is_word or scan.norms[after + 1] in _SENTENCE_WORDS_AFTER):
+        end = scan.toks[after].end  # "LNQ 449017 S": a check letter after the digits
     before = run.first - 1
     tok = scan.toks[before] if before >= 0 else None
     if tok is not None and cue is not None and tok.text.isupper() and tok.is_word and 2 <= len(
@@ -233,6 +264,45 @@ def _joined_phone(scan: Scan, index: int, cue: Label | None) -> int | None:
     return None
 
 
+def _phone_or_fax(scan: Scan, run: NumberRun, label: Label, cue: Label | None,
+                  shape: Label | None) -> Label:
+    """A phone said after a fax cue is a fax; a phone-shaped number after an identifier cue is
+    a phone or fax when one of their cues was said too."""
+    if label is Label.PHONE and cue is None and scan.cue_before(
+            run.first, _SENTENCE_REACH) is Label.FAX:
+        return Label.FAX  # "fax the discharge summary and the med list over to ..."
+    if label is Label.DEVICE_ID and shape is Label.PHONE and _phone_groups(run) and (
+            _SERIAL_RE.search(_clause(scan.words_before(run.first, _FAR))) is None):
+        # "call the device company at 800-555-0199": a device named, but no serial asked for
+        return Label.FAX if Label.FAX in scan.cues_before(run.first, _FAR) else Label.PHONE
+    if label is Label.OTHER_ID and shape is Label.PHONE and _phone_groups(run):
+        said = scan.cues_before(run.first, _FAR)
+        if Label.FAX in said or Label.PHONE in said:
+            # "they faxed the order from 402 555 0115": the order is what was faxed
+            return Label.FAX if Label.FAX in said else Label.PHONE
+    return label
+
+
+_SERIAL_RE = re.compile(r"\b(?:serial|serials|s ?/ ?n|sn|s n|ser|imei|udi|lot|id|i d|"
+                        r"identifier|code)\b")
+"""Words that ask for a device's own number, not for the maker's phone."""
+
+
+def _clause(window: str) -> str:
+    """The last clause of ``window``: what follows a comma and a word that starts a new
+    clause ("the serial is on the pump, call ..."); an aside ("serial, it's") does not."""
+    _, comma, tail = window.rpartition(",")
+    words = tail.split()
+    return tail if comma and words and words[0] in _CLAUSE_BREAKS else window
+
+
+def _phone_groups(run: NumberRun) -> bool:
+    """Digits grouped as a phone is written or said: 3-3-4, 1-3-3-4, or 3-7."""
+    sizes = [len(g) for g in run.groups]
+    return sizes in ([3, 3, 4], [1, 3, 3, 4], [3, 7]) or (
+        run.spoken and len(run.digits) == 10 and len(run.groups) >= _DIGIT_BY_DIGIT)
+
+
 def _known_phone(scan: Scan, run: NumberRun) -> bool:
     if len(run.digits) < 10:
         return False
@@ -270,9 +340,7 @@ def numbers(scan: Scan) -> None:
             label = shape  # "... my claim, so call five five five ...": the shape is nearer
         if label is None:
             continue
-        if label is Label.PHONE and cue is None and scan.cue_before(
-                run.first, _SENTENCE_REACH) is Label.FAX:
-            label = Label.FAX  # "fax the discharge summary and the med list over to ..."
+        label = _phone_or_fax(scan, run, label, cue, shape)
         start, end = _letters_around(scan, run, cue)
         if label in (Label.PHONE, Label.FAX):
             start, end = _widen(scan, run, start, end)

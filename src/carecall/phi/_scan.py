@@ -17,8 +17,8 @@ from carecall.phi.spoken import LetterRun, NumberRun, Token, letter_runs, number
 _SPELLED_RE = re.compile(r"\b[a-z](?: [a-z]\b)+")
 _SENTENCE_END = frozenset({".", "?", "!", ";"})
 _ABBREVIATIONS = frozenset({"no", "nos", "num", "acct", "ext", "dr", "mr", "mrs", "ms", "st",
-                            "inv", "pt", "med", "rec", "apt", "id", "ph", "tel", "ser", "e", "p",
-                            "o", "s", "n", "d", "b", "m", "r"})
+                            "inv", "pt", "med", "rec", "apt", "id", "ph", "tel", "ser", "fx",
+                            "e", "p", "o", "s", "n", "d", "b", "m", "r"})
 """Words written with a full stop that does not end the sentence ("acct. no. 4471")."""
 _CUT_RE = re.compile(r"(?<!\.)[.?!;](?!\.)(?=\s|$)")
 _LETTER_DOT_RE = re.compile(r"\b([a-z]{1,3})\.(?=\s*[a-z0-9#:]|\s*$)")
@@ -104,6 +104,22 @@ class Scan:
         window = _SPELLED_RE.sub(lambda m: m.group().replace(" ", ""), window)
         got = cues.closest_cue(window)
         return got[0] if got else None
+
+    def words_before(self, first: int, reach: int) -> str:
+        """The ``reach`` tokens before ``first`` within the sentence, joined by spaces."""
+        parts: list[str] = []
+        k = first - 1
+        while k >= 0 and len(parts) < reach:
+            n = self.norms[k]
+            k -= 1
+            if n in _SENTENCE_END and self.ends_sentence(k + 1):
+                break
+            parts.append(n)
+        return " ".join(reversed(parts))
+
+    def cues_before(self, first: int, reach: int) -> set[Label]:
+        """The labels of every cue in the ``reach`` tokens before ``first``, in the sentence."""
+        return cues.all_cues(self.words_before(first, reach))
 
     def ends_sentence(self, k: int) -> bool:
         """Whether the punctuation token ``k`` ends a sentence: not the dots of an ellipsis

@@ -106,9 +106,20 @@ def _path_end(scan: Scan, end: int) -> int:
         if run is not None and not run.quantity:
             end = run.last  # "slash rbrennan eighty two"
         while end + 1 < count and (scan.toks[end + 1].is_digits or (
-                _is_number_at(scan, end + 1) and _is_number_at(scan, end))):
+                _is_number_at(scan, end + 1) and _is_number_at(scan, end)) or _code_char(
+                scan, end + 1, end)):
             end += 1
     return end
+
+
+def _code_char(scan: Scan, k: int, prev: int) -> bool:
+    """A path said as a code, letter by letter and digit by digit ("slash three q z nine k"):
+    a spelled letter (not "a" or "i") or a digit next to another code character."""
+    n = scan.norms[k]
+    if len(n) == 1 and scan.toks[k].is_word and n not in ("a", "i"):
+        return True
+    p = scan.norms[prev]
+    return _is_number_at(scan, k) and len(p) == 1 and scan.toks[prev].is_word
 
 
 def _words_before(scan: Scan, k: int) -> int:
@@ -141,13 +152,27 @@ def _local_part_start(scan: Scan, at: int) -> int | None:
     return None if scan.norms[k] in FUNCTION else k
 
 
+def _tld(scan: Scan, i: int) -> int | None:
+    """Last token of a top-level domain said after the "dot" at ``i``, or None."""
+    norms = scan.norms
+    if norms[i] != "dot":
+        return None
+    if norms[i + 1] in TLDS:
+        return i + 1
+    if i + 2 < scan.count and len(norms[i + 1]) == 1 == len(norms[i + 2]) and (
+            norms[i + 1] + norms[i + 2] in TLDS):
+        return i + 2  # "bit dot l y slash ...": the top-level domain spelled
+    return None
+
+
 def spoken(scan: Scan) -> None:
     """Spoken e-mail and web addresses, found from each "dot" before a top-level domain."""
     norms = scan.norms
     for i in range(1, scan.count - 1):
-        if norms[i] != "dot" or norms[i + 1] not in TLDS or not _part(scan, i - 1):
+        tld = _tld(scan, i)
+        if tld is None or not _part(scan, i - 1):
             continue
-        end = _path_end(scan, i + 1)
+        end = _path_end(scan, tld)
         domain_start = _chain_back(scan, i - 1)
         at = domain_start - 1
         if at >= 1 and norms[at] in ("at", "@"):
@@ -157,13 +182,18 @@ def spoken(scan: Scan) -> None:
                 continue
             # "my blog is at grannyknits dot blogspot dot com": "at" a place on the web
         start = domain_start
-        if norms[start] in FUNCTION and start < i - 1:
-            start += 2
+        if norms[start] in FUNCTION and start < i - 1 and not (
+                norms[start] == "my" and norms[start + 1] == "dot"):
+            start += 2  # but "my dot brightwater health dot com" is a host named "my"
         elif norms[start] != "www":
             start = _words_before(scan, start)
             # "mychart dot riverside health dot org": more dotted parts before the words
             if start >= 2 and norms[start - 1] in EMAIL_JOIN and _part(scan, start - 2):
                 start = _chain_back(scan, start - 2)
+        if norms[start] == "w":
+            first_w = start
+            while start >= 1 and norms[start - 1] == "w" and first_w - start < 2:
+                start -= 1  # "w w w dot riverside health dot org": the dotted chain began at w
         www = next((k for k in range(start - 1, max(-1, start - _WWW_REACH), -1)
                     if norms[k] in ("www", "w") and norms[k + 1] == "dot"), None)
         if www is not None and all(scan.toks[k].is_word for k in range(www, start)):

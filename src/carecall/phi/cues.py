@@ -46,6 +46,7 @@ _ID_CUES: tuple[tuple[str, Label], ...] = (
      rf"|loop recorder|tens unit|pulse ox|cuff|medtronic|resmed|respironics|tandem|abbott"
      rf"|boston scientific|biotronik|phonak|oticon|starkey|invacare", Label.DEVICE_ID),
     (r"e-?fax|fax(?:es)?(?: number| no| line| machine)?|fax ?#|faxed(?: it)?(?: to)?"
+     r"|facsimile(?: number| no| line)?|fx"
      r"|faxing(?: it)?(?: to)?|fax(?: [a-z']+){1,3} to", Label.FAX),
     (r"phone(?: number| no)?|cell(?: phone| number)?|mobile(?: number)?|telephone|landline"
      r"|call me(?: back)?(?: at| on)?|reach me(?: at| on)?|callback(?: number)?"
@@ -111,6 +112,18 @@ def closest_cue(window: str) -> tuple[Label, int] | None:
     if _PATTERN_WORDS.isdisjoint(_WORD_RE.findall(window)):
         return None
     return closest_cue_unfiltered(window)
+
+
+def is_cue(word: str) -> bool:
+    """Whether ``word`` is a whole cue by itself ("sn", "mrn", "dob", "id")."""
+    return _CUE_RE.fullmatch(word) is not None or _GENERIC_RE.fullmatch(word) is not None
+
+
+def all_cues(window: str) -> set[Label]:
+    """The labels of every cue in ``window``."""
+    if _PATTERN_WORDS.isdisjoint(_WORD_RE.findall(window)):
+        return set()
+    return {_CUE_LABELS[m.lastgroup] for m in _CUE_RE.finditer(window) if m.lastgroup}
 
 
 def closest_cue_unfiltered(window: str) -> tuple[Label, int] | None:
