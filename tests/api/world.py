@@ -144,8 +144,25 @@ ENDPOINTS: list[tuple[str, str, Action | None, Any]] = [
     ("POST", "/api/v1/tenants/{t}/campaigns/{p}/resume", Action.CAMPAIGNS_WRITE, None),
     ("POST", "/api/v1/tenants/{t}/campaigns/{p}/cancel", Action.CAMPAIGNS_WRITE, None),
     ("GET", "/api/v1/tenants/{t}/campaigns/{p}/report", Action.CAMPAIGNS_READ, None),
+    ("GET", "/api/v1/tenants/{t}/handoffs", Action.HANDOFFS_READ, None),
+    ("POST", "/api/v1/tenants/{t}/handoffs/{p}/claim", Action.HANDOFFS_CLAIM, None),
+    ("POST", "/api/v1/tenants/{t}/handoffs/{p}/release", Action.HANDOFFS_CLAIM, None),
+    ("POST", "/api/v1/tenants/{t}/handoffs/{p}/complete", Action.HANDOFFS_CLAIM, None),
+    ("POST", "/api/v1/tenants/{t}/handoffs/{p}/reassign", Action.HANDOFFS_MANAGE,
+     lambda: {"agent_id": "{u}"}),
+    ("GET", "/api/v1/me/notifications", None, None),
     ("POST", "/api/v1/auth/logout-everywhere", None, None),
 ]
+
+#: Endpoints about one patient named in the path: a role that holds the action only on a
+#: hand-off assignment (rules.ON_ASSIGNMENT) gets "not found" there without one, as for a
+#: patient that does not exist; elsewhere such a role is refused outright.
+PATIENT_DOORS = {
+    "/api/v1/tenants/{t}/patients/{p}?purpose=scheduling",
+    "/api/v1/tenants/{t}/patients/{p}/reveal?purpose=scheduling",
+    "/api/v1/tenants/{t}/patients/{p}/appointments?purpose=scheduling",
+    "/api/v1/tenants/{t}/patients/{p}/consents",
+}
 
 #: Endpoints that need no principal (they create one) or end it.
 PUBLIC = {"/api/v1/auth/login", "/api/v1/auth/enrol", "/api/v1/auth/mfa/enrol",

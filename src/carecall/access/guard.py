@@ -8,10 +8,11 @@ same answer as for an id that does not exist, so ids of other tenants cannot be 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from carecall.access.model import Principal
-from carecall.access.rules import AccessReason, Action, Role
+from carecall.access.rules import AccessReason, Action, Role, holds_on_assignment
 from carecall.audit.model import AuditEvent, DetailValue, Severity
 from carecall.audit.store import append
 from carecall.core.errors import NotFound, PermissionDenied, PolicyRefused
@@ -81,6 +82,21 @@ def _tenant_id_of(app: Carecall, ref: str | uuid.UUID) -> uuid.UUID | None:
         return None if tenant is None else tenant.id
 
 
+def for_patient(app: Carecall, principal: Principal, patient_id: uuid.UUID) -> Principal:
+    """The principal of a request about one patient: every patient door declares the
+    patient here before ``authorize``. For a role that acts on patients only through
+    hand-off assignments, the user's assignments naming that patient are loaded (one
+    query, in its own unit of work, before the door opens its own) for the access rule."""
+    assignments = principal.assignments
+    if holds_on_assignment(principal):
+        from carecall.handoffs.store import HandoffStore
+
+        with app.db.transaction() as session:
+            assignments = tuple(HandoffStore(session).for_agent_patient(
+                uuid.UUID(principal.id), patient_id))
+    return replace(principal, patient_scope=patient_id, assignments=assignments)
+
+
 def authorize(
     app: Carecall,
     principal: Principal,
@@ -90,7 +106,10 @@ def authorize(
     """Refuse unless ``principal`` may perform ``action`` (in ``tenant_ref``, when given).
 
     Tenant scope is checked first so another tenant's ids answer "not found" whatever the
-    role; then the matrix, where PHI actions also need current HIPAA training.
+    role; then the matrix, where PHI actions also need current HIPAA training. An action
+    a role holds only on assignment, refused for a patient the request named
+    (``for_patient``), answers "not found" too: a patient not on the agent's call is
+    treated like one that does not exist.
     """
     from carecall.access.rules import permits
 
@@ -110,6 +129,21 @@ def authorize(
     decision = permits(principal, action, app.clock.now())
     if decision:
         return
+    if AccessReason.NOT_ASSIGNED in decision.reasons:
+        security_event(
+            app,
+            principal.actor,
+            "access.not_assigned",
+            tenant_id=principal.tenant_id,
+            resource_type="patient",
+            resource_id=str(principal.patient_scope) if principal.patient_scope else None,
+            attempted=action.value,
+            reasons=list(decision.codes),
+        )
+        if principal.patient_scope is not None:
+            raise NotFound("No patient with that id.")
+        raise PermissionDenied("Your role does this only for the patient of a handed-off "
+                               "call you have taken; claim the call first.")
     security_event(
         app,
         principal.actor,

@@ -11,6 +11,22 @@ PrincipalKind = Literal["user", "api_key", "system"]
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """A hand-off assignment: the agent user who took a handed-off call, the patient the
+    caller was verified as (None: not verified), and how long it lasts. Ids only."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    call_id: uuid.UUID
+    agent_id: uuid.UUID
+    patient_id: uuid.UUID | None
+    started_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Principal:
     """The acting user, API key or system component, and the tenant it is bound to.
 
@@ -21,6 +37,11 @@ class Principal:
     ``permissions`` are an API key's granted actions (users get theirs from their roles),
     ``training_valid_until`` is when the user's HIPAA training lapses (None: never trained),
     ``elevated_until`` is the end of an active break-glass elevation.
+
+    ``patient_scope`` is the one patient a request is about, declared by the door that
+    serves it (``guard.for_patient``), with ``assignments``: the user's hand-off
+    assignments naming that patient, loaded there. They are what lets an agent act on that
+    patient (``rules.on_assignment``); a principal with no scope gets no assignment grant.
     """
 
     kind: PrincipalKind
@@ -31,6 +52,8 @@ class Principal:
     training_valid_until: datetime | None = None
     elevated_until: datetime | None = None
     session_id: str | None = None
+    patient_scope: uuid.UUID | None = None
+    assignments: tuple[Assignment, ...] = ()
 
     @property
     def actor(self) -> str:

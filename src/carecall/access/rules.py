@@ -8,11 +8,12 @@ what is a one-line diff a reviewer sees, and a test walks every pair.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from carecall.access.model import Principal
+from carecall.access.model import Assignment, Principal
 from carecall.core.decision import ALLOW, Decision, deny
 from carecall.tenants.model import Purpose
 
@@ -59,6 +60,9 @@ class Action(StrEnum):
     RECORDINGS_READ = "recordings:read"
     RECORDINGS_READ_RAW = "recordings:read_raw"
     CALLS_SIMULATE = "calls:simulate"
+    HANDOFFS_READ = "handoffs:read"
+    HANDOFFS_CLAIM = "handoffs:claim"
+    HANDOFFS_MANAGE = "handoffs:manage"
 
 
 R, A = Role, Action
@@ -128,18 +132,33 @@ PERMISSIONS: frozenset[tuple[Role, Action]] = frozenset({
     (R.SUPERVISOR, A.CAMPAIGNS_READ),
     (R.SUPERVISOR, A.CAMPAIGNS_WRITE),
     (R.SUPERVISOR, A.RECORDINGS_READ),
+    (R.SUPERVISOR, A.HANDOFFS_READ),
+    (R.SUPERVISOR, A.HANDOFFS_CLAIM),
+    (R.SUPERVISOR, A.HANDOFFS_MANAGE),
     (R.AGENT, A.BREAK_GLASS),
-    (R.AGENT, A.PATIENTS_SEARCH),
-    (R.AGENT, A.PATIENTS_READ),
-    (R.AGENT, A.APPOINTMENTS_READ),
-    # Agents take revocations and do-not-call requests on the phone (64.1200(a)(10), (d)).
-    (R.AGENT, A.CONSENT_READ),
-    (R.AGENT, A.CONSENT_WRITE),
+    # An agent's patient actions are in ON_ASSIGNMENT below: only for the patient of a
+    # handed-off call the agent took, while that lasts. No search: the call names the patient.
+    # Agents take do-not-call requests on the phone (64.1200(d)).
     (R.AGENT, A.DNC_WRITE),
+    (R.AGENT, A.HANDOFFS_READ),
+    (R.AGENT, A.HANDOFFS_CLAIM),
     (R.AUDITOR, A.TENANTS_READ),
     (R.AUDITOR, A.USERS_READ),
     (R.AUDITOR, A.AUDIT_READ),
     (R.AUDITOR, A.CAMPAIGNS_READ),
+})
+
+#: The second table: pairs granted only for the patient named by an active hand-off
+#: assignment of the acting user (``on_assignment``), never tenant-wide. Minimum necessary
+#: (45 CFR 164.502(b), 164.514(d)): a human agent needs the patient on the call, not the
+#: practice's directory. Disjoint from PERMISSIONS (a test checks).
+ON_ASSIGNMENT: frozenset[tuple[Role, Action]] = frozenset({
+    (R.AGENT, A.PATIENTS_READ),
+    (R.AGENT, A.PATIENTS_REVEAL),
+    (R.AGENT, A.APPOINTMENTS_READ),
+    # Revocations and consents said on the phone (64.1200(a)(10)), for the caller's record.
+    (R.AGENT, A.CONSENT_READ),
+    (R.AGENT, A.CONSENT_WRITE),
 })
 
 #: Actions that touch PHI: these need current HIPAA training (45 CFR 164.308(a)(5)).
@@ -160,12 +179,20 @@ KEY_GRANTABLE: frozenset[Action] = frozenset({
 #: 45 CFR 164.308(a)(5): training is renewed yearly.
 TRAINING_VALIDITY = timedelta(days=365)
 BREAK_GLASS_MAX = timedelta(hours=1)
+#: The longest a hand-off assignment lasts; a call still open after that is claimed again.
+HANDOFF_MAX = timedelta(hours=2)
 
 
 class AccessReason(StrEnum):
     NOT_PERMITTED = "NOT_PERMITTED"
     TRAINING_EXPIRED = "TRAINING_EXPIRED"
     KEY_SCOPE = "KEY_SCOPE"
+    #: The action is the role's only for the patient of an active hand-off assignment, and
+    #: no such assignment names the patient (or no patient was named).
+    NOT_ASSIGNED = "NOT_ASSIGNED"
+    #: With NOT_ASSIGNED: an assignment for that patient existed but has ended / expired.
+    ASSIGNMENT_ENDED = "ASSIGNMENT_ENDED"
+    ASSIGNMENT_EXPIRED = "ASSIGNMENT_EXPIRED"
 
 
 def role_allows(roles: Iterable[str], action: Action) -> bool:
@@ -193,10 +220,59 @@ def permits(principal: Principal, action: Action, now: datetime) -> Decision:
     if not granted and action in BREAK_GLASS_ACTIONS and elevated(principal, now):
         granted = principal.tenant_id is not None
     if not granted:
-        return deny(AccessReason.NOT_PERMITTED)
+        scoped = on_assignment(principal, action, principal.patient_scope,
+                               principal.assignments, now)
+        if not scoped:
+            return scoped
     if action in PHI_ACTIONS and not training_current(principal, now):
         return deny(AccessReason.TRAINING_EXPIRED)
     return ALLOW
+
+
+def holds_on_assignment(principal: Principal) -> bool:
+    """Does one of the principal's roles hold actions on assignment (so the user's
+    assignments are worth loading when a request names a patient)?"""
+    roles = set(_known(principal.roles))
+    return principal.kind == "user" and any(role in roles for role, _ in ON_ASSIGNMENT)
+
+
+def assignment_active(assignment: Assignment, now: datetime) -> bool:
+    """Started, not ended, not expired."""
+    return (assignment.ended_at is None
+            and assignment.started_at <= now < assignment.expires_at)
+
+
+def on_assignment(
+    principal: Principal,
+    action: Action,
+    patient_id: uuid.UUID | None,
+    assignments: Iterable[Assignment],
+    now: datetime,
+) -> Decision:
+    """The extra rule of ON_ASSIGNMENT: allow when one of the principal's roles holds
+    ``action`` on assignment and an active assignment of this very user, in the user's own
+    tenant, names ``patient_id``. Anything else is NOT_ASSIGNED (NOT_PERMITTED when no role
+    holds the action on assignment either), with ASSIGNMENT_ENDED / ASSIGNMENT_EXPIRED when
+    the user's assignment for that patient is over."""
+    if principal.kind != "user" or not any(
+            (role, action) in ON_ASSIGNMENT for role in _known(principal.roles)):
+        return deny(AccessReason.NOT_PERMITTED)
+    if patient_id is None or principal.tenant_id is None:
+        return deny(AccessReason.NOT_ASSIGNED)
+    over: list[AccessReason] = []
+    for assignment in assignments:
+        if (str(assignment.agent_id) != principal.id
+                or assignment.tenant_id != principal.tenant_id
+                or assignment.patient_id is None
+                or assignment.patient_id != patient_id):
+            continue
+        if assignment_active(assignment, now):
+            return ALLOW
+        if assignment.ended_at is not None:
+            over.append(AccessReason.ASSIGNMENT_ENDED)
+        elif now >= assignment.expires_at:
+            over.append(AccessReason.ASSIGNMENT_EXPIRED)
+    return deny(AccessReason.NOT_ASSIGNED, *sorted(set(over)))
 
 
 def training_current(principal: Principal, now: datetime) -> bool:

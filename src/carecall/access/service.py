@@ -549,6 +549,34 @@ def break_glass(
     return until
 
 
+@dataclass(frozen=True)
+class Notification:
+    """A notice for one user (e.g. ``break_glass``: a colleague elevated; ``resource_id`` is
+    that colleague's user id). Ids and codes only, never PHI."""
+
+    id: uuid.UUID
+    kind: str
+    resource_type: str
+    resource_id: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+def my_notifications(app: Carecall, principal: Principal) -> list[Notification]:
+    """The calling user's own notifications, oldest first; reading them is audited (a
+    privacy officer's proof of having been told of each break-glass)."""
+    if principal.kind != "user":
+        raise InvalidInput("Only a user has notifications.")
+    user_id = uuid.UUID(principal.id)
+    with app.db.transaction() as session:
+        rows = AccessStore(session).notifications_for(user_id)
+        _audit(app, session, principal.actor, "notification.list",
+               tenant_id=principal.tenant_id, resource_id=principal.id, count=len(rows))
+    return [Notification(id=r["id"], kind=r["kind"], resource_type=r["resource_type"],
+                         resource_id=r["resource_id"], created_at=r["created_at"],
+                         read_at=r["read_at"]) for r in rows]
+
+
 def me(app: Carecall, principal: Principal) -> User | None:
     if principal.kind != "user":
         return None

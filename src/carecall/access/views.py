@@ -3,8 +3,9 @@
 A view holds only the sections the role and purpose need; inside them every PHI value is
 masked unless the caller revealed that section with a reason, and each reveal is audited
 with the reason code (never free text). These functions are the API's and console's doors
-to patient reads: they check the permission matrix, then call the patient service, which
-checks tenant and BAA and audits the read itself.
+to patient reads: they name the patient (``guard.for_patient``, which lets an agent reach
+only the patient of a call it has taken), check the permission matrix, then call the
+patient service, which checks tenant and BAA and audits the read itself.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from carecall.access.guard import authorize, security_event
+from carecall.access.guard import authorize, for_patient, security_event
 from carecall.access.model import Principal
 from carecall.access.rules import Action, RevealReason, Section, visible_sections
 from carecall.app import Carecall
@@ -126,6 +127,7 @@ def read(
     patient_id: uuid.UUID,
     purpose: Purpose,
 ) -> dict[str, Any]:
+    principal = for_patient(app, principal, patient_id)
     authorize(app, principal, Action.PATIENTS_READ, tenant_ref)
     patient = get_patient(app, principal, tenant_ref, patient_id, purpose)
     return patient_view(patient, visible_sections(principal, purpose, app.clock.now()),
@@ -141,6 +143,7 @@ def appointments(
 ) -> list[dict[str, Any]]:
     """A patient's appointments in clear: what scheduling needs, and only for purposes
     whose minimum necessary includes appointments."""
+    principal = for_patient(app, principal, patient_id)
     authorize(app, principal, Action.APPOINTMENTS_READ, tenant_ref)
     sections = visible_sections(principal, purpose, app.clock.now())
     if Section.APPOINTMENTS not in sections:
@@ -169,6 +172,7 @@ def reveal(
     reason: RevealReason,
 ) -> dict[str, Any]:
     """Unmask ``sections`` of one record; the reveal is audited with ``reason``."""
+    principal = for_patient(app, principal, patient_id)
     authorize(app, principal, Action.PATIENTS_REVEAL, tenant_ref)
     visible = visible_sections(principal, purpose, app.clock.now())
     if not sections or not sections <= visible:

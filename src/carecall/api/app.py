@@ -135,10 +135,10 @@ def create_api(
     )
 
     api.include_router(health.router)
-    from carecall.api import calls, campaigns
+    from carecall.api import calls, campaigns, handoffs, notifications
 
     for module in (auth, users, tenants, apikeys, patients, twilio_voice, twilio_sms, consent,
-                   campaigns, calls):
+                   campaigns, calls, handoffs, notifications):
         api.include_router(module.router)
     api.add_middleware(BodyLimit, limit_for=body_limit)
     return api
