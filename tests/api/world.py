@@ -150,6 +150,8 @@ ENDPOINTS: list[tuple[str, str, Action | None, Any]] = [
     ("POST", "/api/v1/tenants/{t}/handoffs/{p}/complete", Action.HANDOFFS_CLAIM, None),
     ("POST", "/api/v1/tenants/{t}/handoffs/{p}/reassign", Action.HANDOFFS_MANAGE,
      lambda: {"agent_id": "{u}"}),
+    ("POST", "/api/v1/tenants/{t}/handoffs/{p}/identify", Action.HANDOFFS_CLAIM,
+     lambda: {"full_name": "Testa Person", "dob": "1980-05-17"}),
     ("GET", "/api/v1/me/notifications", None, None),
     ("POST", "/api/v1/auth/logout-everywhere", None, None),
 ]

@@ -41,3 +41,14 @@ class HandoffItem:
     status: HandoffStatus
     #: The open assignment, when the call is claimed (ids and times only).
     assignment: Assignment | None = None
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A claim whose caller the human identified: the assignment now naming the patient,
+    which identifiers matched (names such as "dob", never values), and whether the billing
+    identifier matched too."""
+
+    assignment: Assignment
+    identifiers: tuple[str, ...]
+    billing_verified: bool

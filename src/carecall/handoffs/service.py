@@ -1,5 +1,6 @@
-"""Hand-off use cases: the queue, claiming a call, releasing or completing it, and a
-supervisor's reassignment.
+"""Hand-off use cases: the queue, claiming a call, releasing or completing it, a
+supervisor's reassignment, and identifying the caller of a call the AI handed off before
+verifying them.
 
 A claim creates an assignment (the user, the call, the patient the caller was verified as,
 started / expires / ended); while it lasts, and only then, an agent may act on that
@@ -15,20 +16,46 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carecall.access.guard import authorize
+from carecall.access.guard import authorize, security_event
 from carecall.access.model import Assignment, Principal
-from carecall.access.rules import Action, assignment_active, role_allows
+from carecall.access.rules import (
+    AccessReason,
+    Action,
+    assignment_active,
+    role_allows,
+    training_current,
+)
 from carecall.access.store import AccessStore
 from carecall.app import Carecall
-from carecall.audit.model import AuditEvent, DetailValue
+from carecall.audit.model import AuditEvent, DetailValue, Outcome, Severity
 from carecall.audit.store import append
+from carecall.calls.rules import (
+    MAX_RECORD_FAILURES,
+    RECORD_WINDOW,
+    Claims,
+    recent_failures,
+    record_locked,
+)
+from carecall.calls.store import CallStore
+from carecall.calls.tools import identity_of
 from carecall.core.decision import Decision
-from carecall.core.errors import Conflict, InvalidInput, NotFound
+from carecall.core.errors import (
+    CarecallError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PolicyRefused,
+)
 from carecall.core.ids import new_id
 from carecall.handoffs import rules
-from carecall.handoffs.model import EndReason, HandoffItem, HandoffStatus
-from carecall.handoffs.rules import HandoffReason
+from carecall.handoffs.model import EndReason, HandoffItem, HandoffStatus, Identified
+from carecall.handoffs.rules import MAX_IDENTIFY_FAILURES, HandoffReason, Identification
 from carecall.handoffs.store import HandoffCall, HandoffStore
+from carecall.patients import service as patients
+from carecall.patients.model import Patient
+from carecall.patients.rules import normalise_phone
+from carecall.tenants.model import Purpose
+from carecall.tenants.service import load_tenant
 
 SIMULATED = "sim-"
 
@@ -36,6 +63,8 @@ _MESSAGES = {
     HandoffReason.HANDOFF_CLAIMED: "Another user has taken this call; pick another one.",
     HandoffReason.HANDOFF_DONE: "This hand-off is completed; it is no longer in the queue.",
     HandoffReason.HANDOFF_NOT_CLAIMED: "No one holds this call; claim it first.",
+    HandoffReason.HANDOFF_CLAIM_EXPIRED: "Your claim on this call ran out; claim it again.",
+    HandoffReason.HANDOFF_IDENTIFIED: "This call already names its patient.",
 }
 
 
@@ -204,3 +233,173 @@ def reassign(app: Carecall, principal: Principal, tenant_id: uuid.UUID, call_id:
     except IntegrityError:
         raise Conflict(_MESSAGES[HandoffReason.HANDOFF_CLAIMED],
                        code=HandoffReason.HANDOFF_CLAIMED.value) from None
+
+
+# -- identifying the caller of an unverified hand-off ----------------------------------------
+
+#: How the patient service's audit entries name the look-up: this component, on behalf of
+#: the user (``system:handoff-identify:<user id>``). The user's role may not search.
+IDENTIFY_COMPONENT = "handoff-identify"
+
+
+class IdentityNotConfirmed(CarecallError):
+    """The stated identifiers do not identify one patient (whatever the reason)."""
+
+    code = HandoffReason.IDENTITY_NOT_CONFIRMED.value
+    http_status = 422
+
+
+class IdentifyLocked(CarecallError):
+    """The user used up the identification attempts on this call."""
+
+    code = HandoffReason.IDENTIFY_LOCKED.value
+    http_status = 423
+
+
+def _not_confirmed(failures: int) -> IdentityNotConfirmed:
+    left = max(0, MAX_IDENTIFY_FAILURES - failures)
+    if left == 0:
+        return IdentityNotConfirmed(
+            "These details do not identify one patient, and that was the last attempt on "
+            "this call; ask a supervisor.")
+    return IdentityNotConfirmed(
+        f"These details do not identify one patient ({left} attempt(s) left on this call); "
+        "check them with the caller, or ask for one more identifier (phone, ZIP or street "
+        "address).")
+
+
+def _identify_refused(decision: Decision) -> CarecallError:
+    reason = HandoffReason(decision.reasons[0]) if decision.reasons else (
+        HandoffReason.HANDOFF_NOT_CLAIMED)
+    if reason is HandoffReason.IDENTIFY_LOCKED:
+        return IdentifyLocked(
+            "Too many failed identifications on this call; no more attempts. Ask a "
+            "supervisor (break-glass in an emergency).")
+    return Conflict(_MESSAGES[reason], code=reason.value)
+
+
+def _event(app: Carecall, session: Session, principal: Principal, tenant_id: uuid.UUID,
+           action: str, resource_type: str, resource_id: str, outcome: Outcome,
+           severity: Severity, details: dict[str, DetailValue]) -> None:
+    append(session, AuditEvent(
+        actor=principal.actor, action=action, resource_type=resource_type,
+        resource_id=resource_id, tenant_id=tenant_id, outcome=outcome, severity=severity,
+        details=details), app.clock)
+
+
+def identify(app: Carecall, principal: Principal, tenant_id: uuid.UUID, call_id: uuid.UUID,
+             claims: Claims, purpose: Purpose = Purpose.PATIENT_SUPPORT) -> Identified:
+    """Name the patient on the user's open claim of a call whose caller the AI had not
+    verified, from the identifiers the caller states to the human: date of birth plus one
+    more matching exactly one patient (``rules.identify``; a billing identifier, when
+    given, is checked too). Candidates come from the patient service's blind-index look-up
+    by date of birth (and by the stated phone, after a miss, only to know whose record the
+    miss counts against), read as this component on the user's behalf.
+
+    Every refusal of the identifiers answers IDENTITY_NOT_CONFIRMED, whichever identifier
+    was wrong and whether nobody or several patients matched; it counts on the claim (three
+    per user and call, then IDENTIFY_LOCKED, 423) and, for a mismatch, against the records
+    it partly matched (the AI's 24-hour record lock). Failures commit with their audit
+    entries; nothing about the records is said beyond "not one patient".
+    """
+    authorize(app, principal, Action.HANDOFFS_CLAIM, tenant_id)
+    user_id = _user_id(principal)
+    now = app.clock.now()
+    if not training_current(principal, now):
+        security_event(app, principal.actor, "access.denied", tenant_id=principal.tenant_id,
+                       attempted="handoffs:identify",
+                       reasons=[AccessReason.TRAINING_EXPIRED.value])
+        raise PolicyRefused(
+            "Your HIPAA training is missing or more than a year old; complete it and ask your "
+            "administrator to record it before working with patient data.",
+            reasons=(AccessReason.TRAINING_EXPIRED.value,))
+    if not rules.stated_enough(claims):
+        raise InvalidInput("Give the caller's date of birth and at least one more identifier "
+                           "(full name, phone, ZIP or street address).",
+                           code=HandoffReason.IDENTIFIERS_MISSING.value)
+    if claims.phone is not None and normalise_phone(claims.phone) is None:
+        raise InvalidInput("That is not a valid phone number.")
+    outcome: Identified | CarecallError
+    with app.db.transaction() as session:
+        store = HandoffStore(session)
+        _call(store, tenant_id, call_id)
+        held = store.of_call_for_update(call_id)  # serialises attempts on the call
+        failures = store.identify_failures(call_id, user_id)
+        decision = rules.may_identify(held, user_id, failures, now)
+        current = rules.open_assignment(held)
+        if decision and current is not None:
+            outcome = _attempt(app, session, principal, tenant_id, current, claims, failures,
+                               purpose)
+        else:
+            _event(app, session, principal, tenant_id, "handoff.identify_refused", "call",
+                   str(call_id), "denied",
+                   "high" if HandoffReason.IDENTIFY_LOCKED in decision.reasons else "warning",
+                   {"reasons": list(decision.codes), "failures": failures})
+            outcome = _identify_refused(decision)
+    if isinstance(outcome, CarecallError):
+        raise outcome
+    return outcome
+
+
+def _attempt(app: Carecall, session: Session, principal: Principal, tenant_id: uuid.UUID,
+             current: Assignment, claims: Claims, failures: int,
+             purpose: Purpose) -> Identified | CarecallError:
+    """One identification inside the caller's unit of work; a refusal is returned (not
+    raised) so the failure count and its audit entries commit."""
+    tenant = load_tenant(session, tenant_id)
+    if tenant is None:
+        return NotFound("No tenant with that id.")
+    finder = Principal.system(f"{IDENTIFY_COMPONENT}:{current.agent_id}")
+    calls = CallStore(session, app.keyring)
+    now = app.clock.now()
+
+    def decide(people: list[Patient]) -> Identification:
+        locked = frozenset(
+            p.id for p in people
+            if record_locked(calls.failure_times(tenant_id, p.id, now - RECORD_WINDOW), now))
+        return rules.identify(claims, [identity_of(p) for p in people], locked=locked)
+
+    try:
+        people = patients.find_patients_in(session, app, finder, tenant, purpose=purpose,
+                                           dob=claims.dob)
+        result = decide(people)
+        if not result.identified and claims.phone is not None:
+            # The stated phone adds no identifier here (the date of birth must match); its
+            # records are where a miss was aimed, so the miss counts against them too.
+            known = {p.id for p in people}
+            people += [p for p in patients.find_patients_in(
+                session, app, finder, tenant, purpose=purpose, phone=claims.phone)
+                if p.id not in known]
+            result = decide(people)
+    except PolicyRefused as refused:  # the BAA: its refusal is audited in this unit of work
+        return refused
+    base: dict[str, DetailValue] = {"assignment": str(current.id)}
+    if result.identified:
+        assert result.patient_id is not None
+        if not HandoffStore(session).set_patient(current.id, result.patient_id):
+            return Conflict(_MESSAGES[HandoffReason.HANDOFF_IDENTIFIED],
+                            code=HandoffReason.HANDOFF_IDENTIFIED.value)
+        _event(app, session, principal, tenant_id, "handoff.identified", "call",
+               str(current.call_id), "success", "info",
+               base | {"patient": str(result.patient_id),
+                       "identifiers": list(result.identifiers),
+                       "billing": result.billing_verified, "failures": failures})
+        return Identified(replace(current, patient_id=result.patient_id),
+                          result.identifiers, result.billing_verified)
+    HandoffStore(session).add_identify_failure(current.id)
+    failures += 1
+    if rules.counts_against_records(result):
+        for pid in result.against:
+            calls.add_failure(tenant_id, pid, current.call_id, now)
+            times = calls.failure_times(tenant_id, pid, now - RECORD_WINDOW)
+            if recent_failures(times, now) == MAX_RECORD_FAILURES:
+                _event(app, session, principal, tenant_id, "handoff.record_locked",
+                       "patient", str(pid), "failure", "high",
+                       {"call": str(current.call_id)})
+    _event(app, session, principal, tenant_id, "handoff.identify_failed", "call",
+           str(current.call_id), "failure", "warning",
+           base | {"reasons": list(result.decision.codes), "failures": failures})
+    if failures >= MAX_IDENTIFY_FAILURES:
+        _event(app, session, principal, tenant_id, "handoff.identify_locked", "call",
+               str(current.call_id), "failure", "high", base | {"failures": failures})
+    return _not_confirmed(failures)

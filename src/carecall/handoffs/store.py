@@ -4,6 +4,7 @@ The queue is read from the call tables (``calls.store``: sessions and their even
 hold ids and codes only, so nothing is decrypted to list it). ``open_call_id`` equals
 ``call_id`` while an assignment is open and is NULL once it ends: its unique constraint
 lets two agents race for a call and only one win, on SQLite and PostgreSQL alike.
+``identify_failures`` counts a claim's failed identifications (``service.identify``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,19 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Uuid, insert, select, update
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Uuid,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from carecall.access.model import Assignment
@@ -37,6 +50,8 @@ handoff_assignments = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
     Column("end_reason", String(20), nullable=True),
+    #: Failed attempts to identify the caller of an unverified call on this claim.
+    Column("identify_failures", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_handoff_assignments_agent_patient", "agent_id", "patient_id"),
 )
 
@@ -155,3 +170,28 @@ class HandoffStore:
             .where(handoff_assignments.c.id == assignment_id,
                    handoff_assignments.c.ended_at.is_(None))
             .values(ended_at=at, end_reason=reason, open_call_id=None))
+
+    # -- identifying the caller ------------------------------------------------------------
+
+    def identify_failures(self, call_id: uuid.UUID, agent_id: uuid.UUID) -> int:
+        """The user's failed identifications on the call, over all their claims of it."""
+        total = self.session.execute(
+            select(func.coalesce(func.sum(handoff_assignments.c.identify_failures), 0))
+            .where(handoff_assignments.c.call_id == call_id,
+                   handoff_assignments.c.agent_id == agent_id)).scalar_one()
+        return int(total)
+
+    def add_identify_failure(self, assignment_id: uuid.UUID) -> None:
+        self.session.execute(
+            update(handoff_assignments).where(handoff_assignments.c.id == assignment_id)
+            .values(identify_failures=handoff_assignments.c.identify_failures + 1))
+
+    def set_patient(self, assignment_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+        """Name the patient on an open claim that names none; False if it changed meanwhile."""
+        done = self.session.execute(
+            update(handoff_assignments)
+            .where(handoff_assignments.c.id == assignment_id,
+                   handoff_assignments.c.ended_at.is_(None),
+                   handoff_assignments.c.patient_id.is_(None))
+            .values(patient_id=patient_id))
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]

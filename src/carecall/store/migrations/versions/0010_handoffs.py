@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("expires_at", UTC_TS, nullable=False),
         sa.Column("ended_at", UTC_TS, nullable=True),
         sa.Column("end_reason", sa.String(20), nullable=True),
+        # Failed identifications of an unverified caller on this claim (3 lock it).
+        sa.Column("identify_failures", sa.Integer(), nullable=False, server_default="0"),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE",
                                 name="fk_handoff_assignments_tenant_id_tenants"),
         sa.ForeignKeyConstraint(["call_id"], ["call_sessions.id"], ondelete="CASCADE",
