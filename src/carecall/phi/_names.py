@@ -393,8 +393,9 @@ def names(scan: Scan) -> None:
             continue
         if in_cue[0]:
             first = i
-        if any(in_cue[i - first :]):
-            end = i + in_cue[i - first :].index(True) - 1
+        after = in_cue[i - first + 1 :]  # word i is a name here, even if it is a cue word
+        if any(after):  # a cue after it ends the name: "tank morrison member id"
+            end = i + after.index(True)
         last = scan.toks[end]
         cut = 2 if rules.w[end] != scan.norms[end] else 0  # "Feld's": the name is "Feld"
         scan.found.append(Found(scan.toks[first].start, last.end - cut, Label.NAME, 4))
