@@ -15,6 +15,7 @@ from carecall.audit.checkpoint import open_checkpoint
 from carecall.audit.signing import NoteSigner
 from carecall.audit.store import (
     append,
+    append_many,
     audit_entries,
     audit_signed_heads,
     audit_tree_nodes,
@@ -240,3 +241,33 @@ def test_any_tampering_after_a_head_is_detected(
     _tamper(db, clock, kind, n, i, j)
     report = service.verify_log(db, pub)
     assert not report.ok, kind
+
+
+def _fill(db: Database, clock: FixedClock, signer: NoteSigner, count: int) -> list[bytes]:
+    with db.transaction() as s:
+        append_many(s, [event(i) for i in range(count)], clock)
+    service.publish_head(db, signer, clock)
+    return [merkle.leaf_hash(b) for b in _bodies(db)]
+
+
+def test_proofs_from_cached_upper_nodes_stay_exact(
+    db: Database, clock: FixedClock, signer: NoteSigner
+) -> None:
+    """Nodes from ``service.CACHE_LEVEL`` up are kept after the first read. Proofs served
+    from the cache equal proofs computed from the leaves, and a log wiped and refilled under
+    the same ``Database`` (a different leaf 0) is never answered from the old tree's nodes."""
+    size = 2**service.CACHE_LEVEL * 3 + 5
+    for _ in range(2):
+        wipe_audit(db)
+        leaves = _fill(db, clock, signer, size)
+        root = merkle.root_of(leaves)
+        for index in (0, 7, 300, size - 1, 517, 0):  # cold, then partly and fully warm
+            proof = service.inclusion_proof(db, index)
+            assert proof.root_hash == root
+            assert proof.hashes == tuple(
+                merkle.proof_from_leaves(leaves, merkle.inclusion_ranges(index, size)))
+            assert merkle.verify_inclusion(index, size, leaves[index], proof.hashes, root)
+        for old in (1, 256, 512, 600, size):
+            c = service.consistency_proof(db, old)
+            assert (c.old_root, c.new_root) == (merkle.root_of(leaves[:old]), root)
+            assert merkle.verify_consistency(old, size, c.old_root, root, c.hashes)

@@ -103,6 +103,8 @@ class VerifyReport:
     nodes_checked: int
     pending: int
     problems: tuple[str, ...]
+    #: 2 when a big log was checked in two slices at once (``verify.SPLIT_FROM``).
+    slices: int = 1
 
     @property
     def ok(self) -> bool:

@@ -16,10 +16,13 @@ from psycopg import sql
 
 from carecall.audit.merkle import Node
 
-# PostgreSQL: the wanted (level, idx) pairs as two arrays, joined to the primary key.
+# PostgreSQL: the wanted (level, idx) pairs as one array of keys, level << 48 | idx, sent as
+# the text of an array literal (psycopg's list dumper costs more than the query's lookups),
+# each split again and joined to the primary key.
+_KEY_BITS = 48
 _PG_NODES = (
-    "SELECT w.level, w.idx, n.hash FROM unnest(%s::smallint[], %s::bigint[]) AS w(level, idx) "
-    "JOIN audit_tree_nodes n ON n.level = w.level AND n.idx = w.idx"
+    "SELECT n.level, n.idx, n.hash FROM unnest(%s::text::bigint[]) AS k "
+    "JOIN audit_tree_nodes n ON n.level = (k >> 48)::smallint AND n.idx = k & 281474976710655"
 )
 # SQLite has no arrays; an OR of primary-key equalities becomes one index look-up per term,
 # and the driver's statement cache keeps the (few) distinct texts prepared.
@@ -92,7 +95,10 @@ class Reader:
         if not pairs:
             return {}
         if self.postgres:
-            self.cursor.execute(_PG_NODES, ([lv for lv, _ in pairs], [ix for _, ix in pairs]))
+            if not all(0 <= lv < 2**15 and 0 <= ix < 2**_KEY_BITS for lv, ix in pairs):
+                raise ValueError("node outside any tree")
+            keys = ",".join([str(lv << _KEY_BITS | ix) for lv, ix in pairs])
+            self.cursor.execute(_PG_NODES, ("{" + keys + "}",))
         else:
             sql = _SQLITE_NODES.get(len(pairs))
             if sql is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -82,14 +83,62 @@ def latest_head(db: Database) -> SignedHead | None:
         return tree_store.latest_head(session)
 
 
+#: Stored nodes from this level up are kept in memory once read (per ``Database``): a
+#: perfect subtree's hash never changes once stored, there are fewer than n / 128 of them,
+#: and they are over half of what a proof needs. Capped, so a huge log cannot grow it
+#: without bound.
+CACHE_LEVEL = 8
+CACHE_MAX = 1 << 16
+_ANCHOR: merkle.Node = (0, 0)
+
+
+class _NodeCache:
+    """Upper-level nodes of one database's tree, valid while its first leaf is the one they
+    were read with: every proof query also fetches leaf 0, so a log that was wiped and
+    refilled (tests do) empties the cache instead of serving another tree's nodes."""
+
+    def __init__(self) -> None:
+        self.anchor: bytes | None = None
+        self.nodes: dict[merkle.Node, bytes] = {}
+
+
+_caches: weakref.WeakKeyDictionary[Database, _NodeCache] = weakref.WeakKeyDictionary()
+
+
+def _cached_nodes(db: Database, reader: Reader, wanted: set[merkle.Node]) -> (
+    dict[merkle.Node, bytes]
+):
+    """The wanted stored nodes: upper levels from the cache, the rest in one query."""
+    cache = _caches.get(db)
+    if cache is None:
+        cache = _caches.setdefault(db, _NodeCache())
+    nodes = cache.nodes
+    # .get, not `in` then [...]: another thread may clear the cache in between.
+    known = {n: h for n in wanted if (h := nodes.get(n)) is not None}
+    found = reader.nodes([n for n in wanted if n not in known] + [_ANCHOR])
+    anchor = found.get(_ANCHOR)
+    if anchor != cache.anchor:  # first use, or another tree: start over
+        nodes.clear()
+        cache.anchor = anchor
+        if known:
+            found = reader.nodes([*wanted, _ANCHOR])
+            known = {}
+    if len(nodes) < CACHE_MAX:
+        nodes.update((n, h) for n, h in found.items() if n[0] >= CACHE_LEVEL)
+    if _ANCHOR not in wanted:
+        found.pop(_ANCHOR, None)
+    return found | known
+
+
 def _range_hashes(
-    reader: Reader, ranges: list[tuple[int, int]], tree_size: int, extra: list[merkle.Node]
+    db: Database, reader: Reader, ranges: list[tuple[int, int]], tree_size: int,
+    extra: list[merkle.Node],
 ) -> tuple[list[bytes], bytes, dict[merkle.Node, bytes]]:
     """MTH of each range and the root at ``tree_size``, from one query of stored nodes."""
     parts = [merkle.subtrees(a, b) for a, b in ranges]
     root_parts = merkle.subtrees(0, tree_size)
     wanted = [n for p in parts for n in p] + root_parts + extra
-    found = reader.nodes(wanted)
+    found = _cached_nodes(db, reader, set(wanted))
     if len(found) < len(set(wanted)):
         current = reader.tree_size()
         if tree_size > current:
@@ -154,7 +203,7 @@ def inclusion_proof(
         if index < 0:
             raise NotFound("No audit entry at that log index.")
         ranges = merkle.inclusion_ranges(index, size)
-        hashes, root, nodes = _range_hashes(reader, ranges, size, [(0, index)])
+        hashes, root, nodes = _range_hashes(db, reader, ranges, size, [(0, index)])
     # The leaf hash comes from the stored level-0 node; verify_log checks those against the
     # entries' bodies.
     return InclusionProof(index, size, nodes[(0, index)], tuple(hashes), root, entry_id)
@@ -172,11 +221,11 @@ def consistency_proof(db: Database, old_size: int, new_size: int | None = None) 
                 f"Need 0 <= old size <= new size <= {current}; got {old_size} and {new}."
             )
         if old_size == 0:
-            new_root = _range_hashes(reader, [], new, [])[1] if new else merkle.EMPTY_ROOT
+            new_root = _range_hashes(db, reader, [], new, [])[1] if new else merkle.EMPTY_ROOT
             return ConsistencyProof(0, new, merkle.EMPTY_ROOT, new_root, ())
         ranges = merkle.consistency_ranges(old_size, new)
         old_parts = merkle.subtrees(0, old_size)
-        hashes, new_root, nodes = _range_hashes(reader, ranges, new, old_parts)
+        hashes, new_root, nodes = _range_hashes(db, reader, ranges, new, old_parts)
         old_root = merkle.fold([nodes[n] for n in old_parts])
     return ConsistencyProof(old_size, new, old_root, new_root, tuple(hashes))
 

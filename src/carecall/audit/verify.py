@@ -9,25 +9,33 @@ covered by a head therefore fails here.
 
 It reads a million entries in a few seconds: raw driver rows in keyset pages, SHA-256 in
 tight loops, stored nodes compared a whole level at a time (one bytes or list equality; a
-level that differs is rescanned to name the bad nodes). On PostgreSQL a second connection on
-the same exported snapshot reads the stored levels while the entries are hashed. The
-column check parses each body with orjson (about a microsecond) and compares the fields with
-the columns; an entry that does not match is rechecked exactly before it is reported.
+level that differs is rescanned to name the bad nodes). A log of ``SPLIT_FROM`` entries or
+more is checked in two slices at once, one in a worker process (``chunks``); a smaller log,
+or one whose indices have a gap, is checked here in one process, where on PostgreSQL a
+second connection on the same exported snapshot reads the stored levels while the entries
+are hashed. The column check parses each body with orjson (about a microsecond) and compares
+the fields with the columns; an entry that does not match is rechecked exactly before it is
+reported.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from json.encoder import encode_basestring
+from pathlib import Path
 from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from carecall.audit import merkle
+from carecall.audit import chunks, merkle
 from carecall.audit.checkpoint import parse_checkpoint
 from carecall.audit.model import VerifyReport
 from carecall.audit.reads import Reader
@@ -194,12 +202,18 @@ def _read_entries(reader: Reader, columns: bool, problems: _Problems) -> list[by
             append(sha256(b"\x00" + body).digest())
             if columns and not fast(body, row):
                 recheck.append(index)
-    exact = _PG_COLUMNS if reader.postgres else _SQLITE_COLUMNS
-    for index in recheck:
-        row = reader.one(exact, (index,))
-        if not body_matches_columns(bytes(row[0]), *row[1:]):
-            problems.add(f"entry at log index {index}: columns do not match its body")
+    _recheck(reader, recheck, problems)
     return leaves
+
+
+def _recheck(reader: Reader, indices: list[int], problems: _Problems) -> None:
+    """The exact column check for the entries the fast filter did not pass. An index the
+    snapshot does not hold (SQLite: sequenced after it, seen by a worker) is skipped."""
+    exact = _PG_COLUMNS if reader.postgres else _SQLITE_COLUMNS
+    for index in sorted(indices):
+        row = reader.one(exact, (index,))
+        if row is not None and not body_matches_columns(bytes(row[0]), *row[1:]):
+            problems.add(f"entry at log index {index}: columns do not match its body")
 
 
 def _levels(leaves: list[bytes]) -> list[list[bytes]]:
@@ -213,16 +227,23 @@ def _levels(leaves: list[bytes]) -> list[list[bytes]]:
     return levels
 
 
-def _root_at(levels: list[list[bytes]], size: int) -> bytes:
+NodeAt = Callable[[int, int], bytes]
+
+
+def _root_at(node: NodeAt, size: int) -> bytes:
     if size == 0:
         return merkle.EMPTY_ROOT
-    return merkle.fold([levels[lv][ix] for lv, ix in merkle.subtrees(0, size)])
+    return merkle.fold([node(lv, ix) for lv, ix in merkle.subtrees(0, size)])
+
+
+def _getter(levels: list[list[bytes]]) -> NodeAt:
+    return lambda level, idx: levels[level][idx]
 
 
 _Stored = dict[int, tuple[int, int, int, bytes | None]]
 _PG_LEVELS = (
-    "SELECT level, count(*), min(idx), max(idx), string_agg(hash, ''::bytea ORDER BY idx) "
-    "FROM audit_tree_nodes GROUP BY level"
+    "SELECT level, count(*), min(idx), max(idx), string_agg(hash, ''::bytea ORDER BY idx), "
+    "count(*) FILTER (WHERE length(hash) <> 32) FROM audit_tree_nodes GROUP BY level"
 )
 
 
@@ -235,9 +256,12 @@ def _stored_levels(db: Database, snapshot: str) -> _Stored:
         reader = Reader(conn, db.dialect)
         try:
             reader.snapshot(snapshot)
+            # Joined hashes compare as a whole only if each has 32 bytes (else one short
+            # and one long could join to the right bytes); a level with any other is
+            # compared node by node.
             return {
-                int(level): (int(count), int(low), int(high), bytes(joined))
-                for level, count, low, high, joined in reader.all(_PG_LEVELS)
+                int(level): (int(count), int(low), int(high), None if odd else bytes(joined))
+                for level, count, low, high, joined, odd in reader.all(_PG_LEVELS)
             }
         finally:
             reader.close()
@@ -274,20 +298,23 @@ def _describe_level(
             problems.add(f"stored node (level {level}, index {idx}) is outside the tree")
             continue
         seen += 1
-        if bytes(value) != expected[idx]:
+        if not isinstance(value, bytes | memoryview) or bytes(value) != expected[idx]:
             problems.add(f"stored node (level {level}, index {idx}) does not match the entries")
     if seen != len(expected):
         problems.add(f"{len(expected) - seen} stored node(s) missing at level {level}")
 
 
 def _check_nodes(
-    reader: Reader, levels: list[list[bytes]], stats: _Stored, problems: _Problems
+    reader: Reader, levels: list[list[bytes]], stats: _Stored, problems: _Problems,
+    lowest: int = 0,
 ) -> int:
-    """Every stored node against the recomputation. The primary key makes (level, idx)
-    unique, so a level whose count, lowest and highest index fit holds exactly the indices
-    0..n-1, and comparing its hashes in index order compares every node."""
-    for level in sorted(set(stats) | set(range(len(levels)))):
-        expected = levels[level] if level < len(levels) else []
+    """Every stored node against the recomputation (``levels[0]`` is level ``lowest``). The
+    primary key makes (level, idx) unique, so a level whose count, lowest and highest index
+    fit holds exactly the indices 0..n-1, and comparing its hashes in index order compares
+    every node."""
+    for level in sorted(set(stats) | {lowest + k for k in range(len(levels))}):
+        at = level - lowest
+        expected = levels[at] if 0 <= at < len(levels) else []
         count, low, high, joined = stats.get(level, (0, 0, -1, None))
         if (count, low, high) == (len(expected), 0, len(expected) - 1) and (
             not expected or _level_equal(reader, level, expected, joined)
@@ -297,9 +324,18 @@ def _check_nodes(
     return sum(stat[0] for stat in stats.values())
 
 
-def _check_state(reader: Reader, levels: list[list[bytes]], problems: _Problems) -> int:
-    size = len(levels[0])
-    state = reader.one("SELECT tree_size, root_hash, frontier FROM audit_tree_state WHERE id = 1")
+def _read_state(reader: Reader) -> Any:
+    return reader.one("SELECT tree_size, root_hash, frontier FROM audit_tree_state WHERE id = 1")
+
+
+def _read_heads(reader: Reader) -> list[Any]:
+    return reader.all(
+        "SELECT tree_size, root_hash, origin, key_name, checkpoint FROM audit_signed_heads "
+        "ORDER BY tree_size"
+    )
+
+
+def _check_state(state: Any, size: int, node: NodeAt, problems: _Problems) -> int:
     if state is None:
         if size:
             problems.add(f"tree state is missing but {size} entries are sequenced")
@@ -307,23 +343,20 @@ def _check_state(reader: Reader, levels: list[list[bytes]], problems: _Problems)
     stored_size, root, frontier = int(state[0]), bytes(state[1]), bytes(state[2])
     if stored_size != size:
         problems.add(f"tree state says size {stored_size} but {size} entries are sequenced")
-    elif root != _root_at(levels, size) or frontier != b"".join(
-        levels[lv][ix] for lv, ix in merkle.subtrees(0, size)
+    elif root != _root_at(node, size) or frontier != b"".join(
+        node(lv, ix) for lv, ix in merkle.subtrees(0, size)
     ):
         problems.add(f"tree state root at size {size} does not match the entries")
     return stored_size
 
 
 def _check_heads(
-    reader: Reader,
-    levels: list[list[bytes]],
+    heads: list[Any],
+    size: int,
+    node: NodeAt,
     public_key: Ed25519PublicKey | None,
     problems: _Problems,
 ) -> int:
-    heads = reader.all(
-        "SELECT tree_size, root_hash, origin, key_name, checkpoint FROM audit_signed_heads "
-        "ORDER BY tree_size"
-    )
     for tree_size, root_hash, origin, key_name, note in heads:
         label = f"signed head at size {tree_size}"
         try:
@@ -339,11 +372,9 @@ def _check_heads(
             tree_size, bytes(root_hash), origin
         ):
             problems.add(f"{label}: stored columns differ from the signed checkpoint")
-        if checkpoint.tree_size > len(levels[0]):
-            problems.add(
-                f"{label}: the log has only {len(levels[0])} entries (entries were removed)"
-            )
-        elif _root_at(levels, checkpoint.tree_size) != checkpoint.root_hash:
+        if checkpoint.tree_size > size:
+            problems.add(f"{label}: the log has only {size} entries (entries were removed)")
+        elif _root_at(node, checkpoint.tree_size) != checkpoint.root_hash:
             problems.add(
                 f"{label}: root does not match the entries "
                 "(entries changed, removed, inserted or reordered)"
@@ -362,34 +393,191 @@ def _snapshot_reader(db: Database) -> Iterator[Reader]:
             reader.close()
 
 
+#: Logs from this many entries on are checked in two slices, one in a worker process.
+SPLIT_FROM = 2 ** (chunks.TOP + 2)
+
+
+def _worker_target(db: Database) -> str | None:
+    """Where a worker process connects: the SQLite file, or a libpq conninfo."""
+    url = db.engine.url
+    if db.dialect == "postgresql":
+        return str(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return str(Path(database).resolve())
+
+
+@dataclass
+class _Split:
+    entries: int
+    node: NodeAt
+    nodes_checked: int
+    suspects: list[int]
+
+
+def _start_worker(job: chunks.Job) -> subprocess.Popen[bytes] | None:
+    """This interpreter running ``chunks`` on ``job``; None if it cannot be started (the
+    caller then checks everything in this process)."""
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "carecall.audit.chunks"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+    try:
+        assert worker.stdin is not None
+        worker.stdin.write(pickle.dumps(job))
+        worker.stdin.close()
+    except OSError:  # it died at once (a broken pipe)
+        worker.kill()
+        worker.wait()
+        for pipe in (worker.stdin, worker.stdout):
+            with suppress(OSError):
+                if pipe is not None:
+                    pipe.close()
+        return None
+    return worker
+
+
+def _route(
+    wanted: set[merkle.Node], start: int, end: int, top: int
+) -> tuple[merkle.Node, ...]:
+    """The wanted nodes at levels up to ``top`` that lie in leaves [start, end)."""
+    return tuple(sorted(
+        (lv, ix) for lv, ix in wanted
+        if lv <= top and start <= ix << lv and (ix + 1) << lv <= end
+    ))
+
+
+def _verify_split(
+    db: Database, reader: Reader, sizes: list[int], columns: bool, problems: _Problems,
+    split_from: int, top: int,
+) -> _Split | None:
+    """The entries and stored nodes checked in two slices at once (``chunks``), or None when
+    the log is small, the worker cannot run, or a slice found its indices out of order (the
+    caller then checks everything in one process, which names each missing index)."""
+    highest = reader.one("SELECT max(log_index) FROM audit_entries")[0]
+    target = _worker_target(db)
+    if highest is None or highest + 1 < split_from or target is None:
+        return None
+    n = int(highest) + 1
+    middle = (n // 2) >> top << top
+    if middle == 0:
+        return None
+    wanted = {node for size in sizes if 0 < size <= n for node in merkle.subtrees(0, size)}
+    snapshot = reader.one("SELECT pg_export_snapshot()")[0] if reader.postgres else None
+    job = chunks.Job(db.dialect, middle, n, False, columns, _route(wanted, middle, n, top),
+                     target, snapshot, top)
+    worker = _start_worker(job)
+    if worker is None:
+        return None
+    with worker:
+        try:
+            cursor = reader.connection.cursor(binary=True) if reader.postgres else reader.cursor
+            try:
+                first = chunks.run(cursor, chunks.Job(
+                    db.dialect, 0, middle, True, columns, _route(wanted, 0, middle, top),
+                    target, snapshot, top))
+            finally:
+                if cursor is not reader.cursor:
+                    cursor.close()
+            assert worker.stdout is not None
+            out = worker.stdout.read()
+        except BaseException:
+            worker.kill()
+            raise
+    if worker.returncode != 0:
+        return None
+    second: chunks.Result = pickle.loads(out)  # noqa: S301 - our own worker's pipe
+    if not (first.ordered and second.ordered) or first.columns_failed or second.columns_failed:
+        return None
+    # Levels above TOP, from the slices' level-TOP hashes (a handful), checked here.
+    upper = _levels(first.tops + second.tops)  # upper[0] is level ``top``
+    found = first.found | second.found
+    stats: _Stored = {
+        int(level): (int(count), int(low), int(high), None)
+        for level, count, low, high in reader.all(
+            "SELECT level, count(*), min(idx), max(idx) FROM audit_tree_nodes "
+            "WHERE level > ? OR level < 0 GROUP BY level", (top,)
+        )
+    }
+    for problem in first.problems + second.problems:
+        problems.add(problem)
+    for level in sorted(first.missing.keys() | second.missing.keys()):
+        missing = first.missing.get(level, 0) + second.missing.get(level, 0)
+        problems.add(f"{missing} stored node(s) missing at level {level}")
+    beyond = 0
+    for level in range(top + 1):  # stored beyond the tree: no slice's range holds them
+        for (idx,) in reader.all(
+            "SELECT idx FROM audit_tree_nodes WHERE level = ? AND idx >= ? ORDER BY idx",
+            (level, n >> level),
+        ):
+            beyond += 1
+            problems.add(f"stored node (level {level}, index {idx}) is outside the tree")
+    upper_nodes = _check_nodes(reader, upper[1:], stats, problems, lowest=top + 1)
+
+    def node(level: int, idx: int) -> bytes:
+        return found[(level, idx)] if level <= top else upper[level - top][idx]
+
+    return _Split(n, node, first.nodes_checked + second.nodes_checked + upper_nodes + beyond,
+                  first.suspects + second.suspects)
+
+
 def verify_log(
-    db: Database, public_key: Ed25519PublicKey | None, *, check_columns: bool = True
+    db: Database, public_key: Ed25519PublicKey | None, *, check_columns: bool = True,
+    split_from: int = SPLIT_FROM, split_level: int = chunks.TOP,
 ) -> VerifyReport:
     """Recompute the whole tree from the entries and check everything stored against it.
 
     ``check_columns`` also compares each entry's query columns with its body (they are not
     hashed, so a forged column would otherwise mislead a query). It reads from one snapshot
-    without a write lock, so writers carry on while it runs.
+    without a write lock, so writers carry on while it runs. A log of ``split_from`` entries
+    or more is checked in two slices at once, one in a worker process (``chunks``), split
+    at a multiple of ``2**split_level`` leaves (tests make both small).
     """
     problems = _Problems()
-    with _snapshot_reader(db) as reader, ThreadPoolExecutor(1) as pool:
-        stored: Future[_Stored] | None = None
-        if reader.postgres:
-            stored = pool.submit(_stored_levels, db, reader.one("SELECT pg_export_snapshot()")[0])
-        leaves = _read_entries(reader, check_columns, problems)
-        levels = _levels(leaves)
-        tree_size = _check_state(reader, levels, problems)
-        stats = _sqlite_levels(reader) if stored is None else stored.result()
-        nodes = _check_nodes(reader, levels, stats, problems)
-        heads = _check_heads(reader, levels, public_key, problems)
+    with _snapshot_reader(db) as reader:
+        state = _read_state(reader)
+        heads = _read_heads(reader)
+        sizes = [int(h[0]) for h in heads] + ([int(state[0])] if state is not None else [])
+        split = _verify_split(
+            db, reader, sizes, check_columns, problems, split_from, split_level
+        )
+        slices = 1 if split is None else 2
+        if split is not None:
+            _recheck(reader, split.suspects, problems)
+            entries, node, nodes = split.entries, split.node, split.nodes_checked
+        else:
+            problems = _Problems()
+            entries, node, nodes = _verify_whole(db, reader, check_columns, problems)
+        tree_size = _check_state(state, entries, node, problems)
+        checked = _check_heads(heads, entries, node, public_key, problems)
         pending = int(
             reader.one("SELECT count(*) FROM audit_entries WHERE log_index IS NULL")[0]
         )
     return VerifyReport(
         tree_size=tree_size,
-        entries_checked=len(leaves),
-        heads_checked=heads,
+        entries_checked=entries,
+        heads_checked=checked,
         nodes_checked=nodes,
         pending=pending,
         problems=problems.result(),
+        slices=slices,
     )
+
+
+def _verify_whole(
+    db: Database, reader: Reader, columns: bool, problems: _Problems
+) -> tuple[int, NodeAt, int]:
+    """Everything in this process: the path for small logs and for broken ones."""
+    with ThreadPoolExecutor(1) as pool:
+        stored: Future[_Stored] | None = None
+        if reader.postgres:
+            stored = pool.submit(_stored_levels, db, reader.one("SELECT pg_export_snapshot()")[0])
+        leaves = _read_entries(reader, columns, problems)
+        levels = _levels(leaves)
+        stats = _sqlite_levels(reader) if stored is None else stored.result()
+        nodes = _check_nodes(reader, levels, stats, problems)
+    return len(leaves), _getter(levels), nodes
