@@ -10,6 +10,7 @@ Twilio's call list before it could ever dial a second time.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ from carecall.campaigns.store import (
 )
 from carecall.core.errors import CarecallError, PolicyRefused
 from carecall.core.ids import new_id
+from carecall.crypto.blind_index import blind_index
 from carecall.tenants.model import Tenant
 from carecall.tenants.service import load_tenant
 
@@ -324,35 +326,45 @@ def poll(app: Carecall, attempt_id: uuid.UUID, last: bool) -> str:
 
 
 def record_outcome(app: Carecall, sid: str, outcome: Outcome) -> bool:
-    """A webhook (call status, message status, the agent's result) names the outcome of a
-    placed attempt; the attempt's job picks it up on its next look."""
-    from carecall.campaigns.store import tenant_of_sid
-
+    """A webhook (call status, message status) names the outcome of a placed attempt; the
+    attempt's job picks it up on its next look. See ``record_outcome_in``."""
     with app.db.transaction() as session:
-        tenant_id = tenant_of_sid(session, sid)
-        if tenant_id is None:
-            return False
-        store = CampaignStore(session, tenant_id)
-        attempt = store.by_provider_sid(sid)
-        if attempt is None or attempt.status is not P:
-            return False
-        rank = _RANK.get(outcome, 0)
-        if attempt.outcome is not None and _RANK.get(attempt.outcome, 0) >= rank:
-            return False
-        store.claim_attempt(attempt.id, P, P, outcome=str(outcome))
+        return record_outcome_in(session, app, sid, outcome)
+
+
+def record_outcome_in(session: Session, app: Carecall, sid: str, outcome: Outcome) -> bool:
+    """The outcome of the attempt that placed ``sid``, its contact history row and (for a
+    finished attempt that is its target's last) the target's outcome, in the caller's unit
+    of work. Idempotent and order-proof: an outcome only replaces one it outranks
+    (``consent.service.OUTCOME_RANK``), so a repeated or late callback changes nothing.
+    A finished attempt still takes a later, better-informed outcome (a delivery receipt
+    after the text was taken as sent, an opt-out after the call was finished); follow-ups
+    were decided at finish time and are not revisited. False when nothing changed."""
+    from carecall.campaigns.store import tenant_of_sid
+    from carecall.consent.service import outranks, set_contact_outcome_in
+
+    tenant_id = tenant_of_sid(session, sid)
+    if tenant_id is None:
+        return False
+    store = CampaignStore(session, tenant_id)
+    attempt = store.by_provider_sid(sid, lock=True)
+    if attempt is None or attempt.status not in (P, AttemptStatus.FINISHED):
+        return False
+    current = str(attempt.outcome) if attempt.outcome is not None else None
+    if not outranks(str(outcome), current) or not store.set_outcome(attempt, outcome):
+        return False
+    if attempt.status is AttemptStatus.FINISHED and store.is_latest_attempt(attempt):
+        store.update_target(attempt.target_id, outcome=str(outcome))
+    set_contact_outcome_in(session, app, facts.SYSTEM, sid, str(outcome))
+    _audit(app, session, tenant_id, "campaign.attempt.outcome_update", attempt,
+           outcome=str(outcome), previous=current or "none")
     return True
-
-
-#: A later, more specific outcome replaces an earlier one (the agent's "confirmed" beats the
-#: call status "answered").
-_RANK: dict[Outcome, int] = {Outcome.ANSWERED: 1, Outcome.VOICEMAIL: 1, Outcome.SENT: 1,
-                             Outcome.DELIVERED: 2, Outcome.CONFIRMED: 3, Outcome.OPTED_OUT: 4}
 
 
 def finish(app: Carecall, attempt_id: uuid.UUID, outcome_code: str) -> None:
     """Record the outcome in the attempt, the contact history and the target, and queue a
     retry or the SMS fallback when the campaign's rules ask for one."""
-    from carecall.consent.service import set_contact_outcome
+    from carecall.consent.service import outranks, set_contact_outcome_in
 
     outcome = Outcome(outcome_code)
     tenant = _context(app, attempt_id)
@@ -362,6 +374,8 @@ def finish(app: Carecall, attempt_id: uuid.UUID, outcome_code: str) -> None:
     with app.db.transaction() as session:
         store = CampaignStore(session, tenant.id)
         attempt, campaign, target = _load(store, attempt_id)
+        if attempt.outcome is not None and not outranks(str(outcome), str(attempt.outcome)):
+            outcome = attempt.outcome  # a callback since the last look said more
         if not store.claim_attempt(attempt_id, P, AttemptStatus.FINISHED, finished_at=now,
                                    outcome=str(outcome)):
             return
@@ -372,10 +386,11 @@ def finish(app: Carecall, attempt_id: uuid.UUID, outcome_code: str) -> None:
             channel, when = follow
             store.add_attempts([_new_attempt(tenant.id, attempt, target, channel, when, now)])
             store.update_target(target.id, attempts=target.attempts + 1, outcome=str(outcome))
+        if attempt.provider_sid:
+            set_contact_outcome_in(session, app, facts.SYSTEM, attempt.provider_sid,
+                                   str(outcome))
         _audit(app, session, tenant.id, "campaign.attempt.outcome", attempt,
                outcome=str(outcome), follow_up=follow is not None)
-    if attempt.provider_sid:
-        set_contact_outcome(app, facts.SYSTEM, attempt.provider_sid, str(outcome))
 
 
 def _follow_up(campaign: Campaign, attempt: Attempt, target: Target, outcome: Outcome,
@@ -409,8 +424,54 @@ def on_call_ended(app: Carecall, event: Any) -> None:
         record_outcome(app, sid, outcome)
 
 
+#: What the call agent's events on a campaign call mean for its attempt.
+_CALL_EVENTS: dict[str, Outcome] = {"appointment_confirmed": Outcome.CONFIRMED,
+                                    "opt_out": Outcome.OPTED_OUT}
+#: How long after a campaign text a STOP from its number counts against that text.
+STOP_AFTER_TEXT = timedelta(days=7)
+
+
+def on_call_turn(session: Session, app: Carecall, channel_ref: str,
+                 events: Sequence[Any]) -> None:
+    """``calls.service`` turn listener, inside the turn's unit of work: the patient
+    confirmed the appointment, or opted out (by voice or key 9), on a call a campaign
+    placed (``channel_ref`` is Twilio's CallSid, the attempt's provider sid)."""
+    for event in events:
+        outcome = _CALL_EVENTS.get(str(getattr(event, "kind", "")))
+        if outcome is not None:
+            record_outcome_in(session, app, channel_ref, outcome)
+
+
+def on_text_status(session: Session, app: Carecall, message_sid: str, status: str) -> None:
+    """``channels.sms`` status listener, in the callback's unit of work: a delivery receipt
+    for a campaign text."""
+    outcome = rules.outcome_from_text_status(status)
+    if outcome is not None:
+        record_outcome_in(session, app, message_sid, outcome)
+
+
+def on_text_opt_out(session: Session, app: Carecall, tenant_id: uuid.UUID,
+                    number: str) -> None:
+    """``channels.sms`` opt-out listener, in the unit of work that records the opt-out: a
+    STOP (or any revocation) from a number a campaign texted in the last
+    ``STOP_AFTER_TEXT`` makes that text's outcome ``opted_out``."""
+    tags = [format(blind_index(key, number, facts.TAG_BITS), "x")
+            for key in app.keyring.index_keys(session, tenant_id, "campaign_number")]
+    since = app.clock.now() - STOP_AFTER_TEXT
+    sid = CampaignStore(session, tenant_id).last_text_to(tags, since)
+    if sid is not None:
+        record_outcome_in(session, app, sid, Outcome.OPTED_OUT)
+
+
 def subscribe() -> None:
-    from carecall.channels import voice
+    from carecall.calls import service as calls
+    from carecall.channels import sms, voice
 
     if on_call_ended not in voice.end_listeners:
         voice.end_listeners.append(on_call_ended)
+    if on_call_turn not in calls.turn_listeners:
+        calls.turn_listeners.append(on_call_turn)
+    if on_text_status not in sms.status_listeners:
+        sms.status_listeners.append(on_text_status)
+    if on_text_opt_out not in sms.opt_out_listeners:
+        sms.opt_out_listeners.append(on_text_opt_out)

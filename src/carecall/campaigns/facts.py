@@ -9,6 +9,8 @@ each number's consents, opt-outs, do-not-call entry and contact history
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import uuid
 from collections.abc import Sequence
@@ -23,7 +25,6 @@ from carecall.campaigns import rules
 from carecall.campaigns.model import Campaign, CampaignSpec, Channel, TargetKind, TargetState
 from carecall.consent.bulk import OpenLists
 from carecall.core.ids import new_id
-from carecall.crypto.blind_index import blind_index
 from carecall.patients import service as patients
 from carecall.patients.model import ContactDetails
 from carecall.policy import Channel as PolicyChannel
@@ -144,15 +145,20 @@ class Planner:
         self.principal = principal
         self.tenant = tenant
         self.campaign = campaign
-        self._tag_key: bytes | None = None
+        self._tag_mac: Any = None
         self._lists: OpenLists | None = None
+        self._messages: dict[tuple[Channel, datetime | None], Message] = {}
 
     def number_tag(self, phone: str) -> str:
-        if self._tag_key is None:
+        """``blind_index(tag key, phone, TAG_BITS)`` in hex: the HMAC's keyed state is made
+        once per planner and copied per number (a plan tags every allowed number)."""
+        if self._tag_mac is None:
             with self.app.db.transaction() as session:
-                self._tag_key = self.app.keyring.index_keys(
-                    session, self.tenant.id, "campaign_number")[0]
-        return format(blind_index(self._tag_key, phone, TAG_BITS), "x")
+                key = self.app.keyring.index_keys(session, self.tenant.id, "campaign_number")[0]
+            self._tag_mac = hmac.new(key, digestmod=hashlib.sha256)
+        mac = self._tag_mac.copy()
+        mac.update(phone.encode("utf-8"))
+        return format(int.from_bytes(mac.digest()[:8], "big") >> (64 - TAG_BITS), "x")
 
     def details(self, patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ContactDetails]:
         return patients.contact_details(self.app, self.principal, self.tenant.id,
@@ -171,20 +177,53 @@ class Planner:
             history=history,
         ))
 
-    def decide_batch(self, batch: Sequence[TargetIn], now: datetime) -> list[dict[str, Any]]:
-        """One stored row per target: allowed on the first of the patient's numbers the
-        policy allows, else denied with the first number's reasons."""
+    def message(self, channel: Channel, appointment_at: datetime | None) -> Message:
+        """``message_for`` once per appointment time (a plan's targets share a few)."""
+        key = (channel, appointment_at)
+        found = self._messages.get(key)
+        if found is None:
+            if len(self._messages) >= 65536:
+                self._messages.clear()
+            found = self._messages[key] = message_for(self.campaign, self.tenant, channel,
+                                                      appointment_at)
+        return found
+
+    def read_batch(self, batch: Sequence[TargetIn], now: datetime) -> BatchFacts:
+        """Everything the policy needs about a batch, from the stores (the I/O half of
+        ``decide_batch``; a plan reads the next batch while it decides this one)."""
         from carecall.campaigns import consent_facts
 
         found = self.details([t.patient_id for t in batch])
-        channel = (Channel.SMS if self.campaign.spec.channel is Channel.SMS
-                   else Channel.VOICE)
-        tenant = tenant_facts(self.tenant, now)
         wanted = [(found[t.patient_id], phone) for t in batch if t.patient_id in found
                   for phone in found[t.patient_id].phones]
         if self._lists is None or self._lists.now != now:
             self._lists = consent_facts.lists_for(self.app, self.tenant, now)
         gathered = consent_facts.gather_many(self.app, self.tenant, wanted, now, self._lists)
+        return BatchFacts(found, gathered)
+
+    def prepare(self, now: datetime) -> None:
+        """Read what every batch shares (the tenant's open lists, the tag key) up front, so
+        ``read_batch`` in another thread and ``decide_read`` here share no lazy state."""
+        from carecall.campaigns import consent_facts
+
+        if self._lists is None or self._lists.now != now:
+            self._lists = consent_facts.lists_for(self.app, self.tenant, now)
+        self.number_tag("")
+
+    def decide_batch(self, batch: Sequence[TargetIn], now: datetime) -> list[dict[str, Any]]:
+        """One stored row per target: allowed on the first of the patient's numbers the
+        policy allows, else denied with the first number's reasons."""
+        return self.decide_read(batch, self.read_batch(batch, now), now)
+
+    def decide_read(self, batch: Sequence[TargetIn], read: BatchFacts,
+                    now: datetime) -> list[dict[str, Any]]:
+        """``decide_batch``'s pure half, on what ``read_batch`` returned."""
+        found, gathered = read.details, read.gathered
+        channel = (Channel.SMS if self.campaign.spec.channel is Channel.SMS
+                   else Channel.VOICE)
+        tenant = tenant_facts(self.tenant, now)
+        window = self.campaign.spec.window
+        no_patient = PatientFacts()
         rows: list[dict[str, Any]] = []
         for target in batch:
             details = found.get(target.patient_id)
@@ -192,11 +231,11 @@ class Planner:
             retry_after, slot, tag, allowed = None, 0, "", False
             if details is not None and not details.phones:
                 reasons = (NO_PHONE,)
-            message = message_for(self.campaign, self.tenant, channel, target.appointment_at)
+            message = self.message(channel, target.appointment_at)
             for index, phone in enumerate(details.phones if details else ()):
                 contact, history = gathered[(details.patient_id, phone)]  # type: ignore[union-attr]
                 if not may_mention(message.text, details):  # type: ignore[arg-type]
-                    contact = replace(contact, patient=PatientFacts())
+                    contact = replace(contact, patient=no_patient)
                 decision = decide(PolicyRequest(now=now, tenant=tenant, contact=contact,
                                                 message=message, history=history))
                 if decision.allowed:
@@ -206,7 +245,7 @@ class Planner:
                 if index == 0:
                     reasons, retry_after = decision.codes, decision.retry_after
                     tag = self.number_tag(phone)
-            if not allowed and rules.requeue_at(retry_after, self.campaign.spec.window):
+            if not allowed and rules.requeue_at(retry_after, window):
                 # Only time stands in the way (calling hours, a contact already today): the
                 # target is planned for then, and checked again when its time comes.
                 allowed = True
@@ -226,3 +265,11 @@ class Planner:
                 "decided_at": now,
             })
         return rows
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    """What ``Planner.read_batch`` read for one batch of targets."""
+
+    details: dict[uuid.UUID, ContactDetails]
+    gathered: dict[tuple[uuid.UUID, str], Any]

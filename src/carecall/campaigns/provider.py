@@ -27,8 +27,12 @@ def place_call(app: Carecall, *, tenant: Tenant, to: str, patient_id: uuid.UUID,
 def send_text(app: Carecall, *, tenant: Tenant, to: str, body: str) -> str:
     if not tenant.phone_numbers:
         raise TwilioUnavailable("The practice has no number to text from.")
+    from carecall.channels.sms import status_callback
+
+    # Delivery receipts come back through the SMS status webhook (``attempts.on_text_status``).
+    callback = status_callback(app)
     message = _call(lambda: rest_client(app.settings).messages.create(
-        to=to, from_=tenant.phone_numbers[0], body=body))
+        to=to, from_=tenant.phone_numbers[0], body=body, status_callback=callback or None))
     return str(message.sid)
 
 

@@ -223,5 +223,22 @@ def outcome_from_status(status: str, answered_by: str | None = None) -> Outcome 
     return outcome
 
 
+#: Twilio message statuses (a status callback's ``MessageStatus``) to outcomes; the
+#: statuses before the carrier has it (accepted, scheduled, queued, sending) say nothing.
+_TWILIO_TEXT: dict[str, Outcome] = {
+    "sent": Outcome.SENT,
+    "delivered": Outcome.DELIVERED,
+    "read": Outcome.DELIVERED,
+    "undelivered": Outcome.UNDELIVERED,
+    "failed": Outcome.FAILED,
+    "canceled": Outcome.FAILED,
+}
+
+
+def outcome_from_text_status(status: str) -> Outcome | None:
+    """A message status as an outcome; None while the text has not reached the carrier."""
+    return _TWILIO_TEXT.get(status.strip().lower())
+
+
 def final(outcome: Outcome, rule: RetryRule) -> bool:
     return outcome not in rule.on

@@ -445,14 +445,62 @@ class CampaignStore:
         ).one()
         return int(row[0]), int(row[1])
 
-    def by_provider_sid(self, sid: str) -> Attempt | None:
-        row = self.session.execute(
-            select(campaign_attempts).where(
-                campaign_attempts.c.provider_sid == sid,
-                campaign_attempts.c.tenant_id == self.tenant_id,
-            )
-        ).first()
+    def by_provider_sid(self, sid: str, *, lock: bool = False) -> Attempt | None:
+        query = select(campaign_attempts).where(
+            campaign_attempts.c.provider_sid == sid,
+            campaign_attempts.c.tenant_id == self.tenant_id,
+        )
+        row = self.session.execute(query.with_for_update() if lock else query).first()
         return None if row is None else _attempt(row)
+
+    def set_outcome(self, attempt: Attempt, outcome: Outcome) -> bool:
+        """Replace the attempt's outcome if neither its status nor its outcome changed since
+        it was read (compare-and-set: of two concurrent callbacks one wins, the other
+        reads again)."""
+        old = campaign_attempts.c.outcome
+        result = self.session.execute(
+            update(campaign_attempts)
+            .where(
+                campaign_attempts.c.id == attempt.id,
+                campaign_attempts.c.tenant_id == self.tenant_id,
+                campaign_attempts.c.status == str(attempt.status),
+                old.is_(None) if attempt.outcome is None else old == str(attempt.outcome),
+            )
+            .values(outcome=str(outcome))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def is_latest_attempt(self, attempt: Attempt) -> bool:
+        """No later attempt (retry, fallback) exists for the attempt's target."""
+        later = self.session.execute(
+            select(func.count()).where(
+                campaign_attempts.c.target_id == attempt.target_id,
+                campaign_attempts.c.tenant_id == self.tenant_id,
+                campaign_attempts.c.number > attempt.number,
+            )
+        ).scalar_one()
+        return int(later) == 0
+
+    def last_text_to(self, tags: Sequence[str], since: datetime) -> str | None:
+        """The provider sid of the latest campaign text that went out to a number (by its
+        keyed tags) at or after ``since``, if any."""
+        if not tags:
+            return None
+        sid: str | None = self.session.execute(
+            select(campaign_attempts.c.provider_sid)
+            .join(campaign_targets, campaign_targets.c.id == campaign_attempts.c.target_id)
+            .where(
+                campaign_targets.c.tenant_id == self.tenant_id,
+                campaign_targets.c.number_tag.in_(list(tags)),
+                campaign_attempts.c.tenant_id == self.tenant_id,
+                campaign_attempts.c.channel == str(Channel.SMS),
+                campaign_attempts.c.provider_sid.is_not(None),
+                campaign_attempts.c.placed_at >= since,
+            )
+            .order_by(campaign_attempts.c.placed_at.desc(), campaign_attempts.c.id)
+            .limit(1)
+        ).scalar_one_or_none()
+        return sid
 
 
 def tenant_of_attempt(session: Session, attempt_id: uuid.UUID) -> uuid.UUID | None:

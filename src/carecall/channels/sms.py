@@ -19,11 +19,13 @@ from __future__ import annotations
 import logging
 import string
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import requests
+from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 
 from carecall.access.model import Principal
@@ -72,6 +74,13 @@ TEMPLATES: dict[Purpose, str] = {
     "Call {contact} for details. Reply STOP to opt out.",
 }
 PLACEHOLDERS = frozenset({"practice", "contact", "day", "time"})
+
+#: Called inside a message status callback's unit of work with (session, app, message sid,
+#: Twilio's status); campaigns subscribe to learn their texts' delivery.
+status_listeners: list[Callable[[Session, Carecall, str, str], None]] = []
+#: Called inside the unit of work that records an inbound text's opt-out with (session,
+#: app, tenant id, the sender's number); campaigns count it against their last text.
+opt_out_listeners: list[Callable[[Session, Carecall, uuid.UUID, str], None]] = []
 
 #: Twilio message status -> contact history outcome.
 STATUS_OUTCOMES = {
@@ -157,7 +166,7 @@ def send_sms(app: Carecall, principal: Principal, tenant_ref: str | uuid.UUID, *
     number = facts.contact.phone
     message = Message(Channel.SMS, str(purpose), automated=True, text=text,
                       appointment_at=appointment_at)
-    callback = _status_callback(app)
+    callback = status_callback(app)
     contact_id, sid, failure = uuid.UUID(int=0), "", None
     with app.db.transaction() as session:
         store = ConsentStore(session, app.keyring, tenant.id, app.index_bits)
@@ -189,7 +198,7 @@ def send_sms(app: Carecall, principal: Principal, tenant_ref: str | uuid.UUID, *
     return SendResult(contact_id, sid, size, decision)
 
 
-def _status_callback(app: Carecall) -> str | None:
+def status_callback(app: Carecall) -> str | None:
     base = app.settings.public_base_url.rstrip("/")
     return base + STATUS_PATH if base else None
 
@@ -253,11 +262,14 @@ def handle_inbound(app: Carecall, *, from_number: str, to_number: str, body: str
     reply: str | None = None
     if reading.kind in (InboundKind.OPT_OUT, InboundKind.OPT_OUT_UNCLEAR):
         unclear = reading.kind is InboundKind.OPT_OUT_UNCLEAR
-        result = consent.record_opt_out(
-            app, SMS_PRINCIPAL, tenant.id, phone=sender, channel=Channel.SMS,
-            source=OptOutSource.SMS_TEXT if reading.keyword is None else
-            OptOutSource.SMS_KEYWORD, reason=reading.reason, scope=reading.scope,
-            needs_review=unclear, review_text=body if unclear else None)
+        with app.db.transaction() as session:
+            result = consent.record_opt_out_in(
+                session, app, SMS_PRINCIPAL, tenant, phone=sender, channel=Channel.SMS,
+                source=OptOutSource.SMS_TEXT if reading.keyword is None else
+                OptOutSource.SMS_KEYWORD, reason=reading.reason, scope=reading.scope,
+                needs_review=unclear, review_text=body if unclear else None)
+            for listener in list(opt_out_listeners):
+                listener(session, app, tenant.id, sender)
         if result.confirm and not twilio_opt_out:
             reply = confirmation_text(tenant)
     elif reading.kind is InboundKind.OPT_IN:
@@ -280,8 +292,15 @@ def _inbound_audit(app: Carecall, tenant: Tenant | None, action: str, sid: str, 
 
 
 def handle_status(app: Carecall, *, message_sid: str, status: str) -> bool:
-    """A message status callback: the outcome goes into the contact history."""
-    outcome = STATUS_OUTCOMES.get(status.lower())
+    """A message status callback: the outcome goes into the contact history (only forward:
+    a late "sent" never undoes "delivered"), and to the status listeners in the same unit
+    of work. True when the history changed."""
+    outcome = STATUS_OUTCOMES.get(status.strip().lower())
     if not message_sid or outcome is None:
         return False
-    return consent.set_contact_outcome(app, SMS_PRINCIPAL, message_sid, outcome)
+    with app.db.transaction() as session:
+        changed = consent.set_contact_outcome_in(session, app, SMS_PRINCIPAL, message_sid,
+                                                 outcome)
+        for listener in list(status_listeners):
+            listener(session, app, message_sid, status)
+    return changed

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Uuid, column, select, table
 from sqlalchemy.orm import Session
 
-from carecall.access.guard import authorize, ensure_tenant
+from carecall.access.guard import authorize, ensure_tenant, for_patient
 from carecall.access.model import Principal
 from carecall.access.rules import Action
 from carecall.app import Carecall
@@ -110,6 +110,7 @@ def _require_patient(session: Session, tenant: Tenant, patient_id: uuid.UUID) ->
 def add_consent(app: Carecall, principal: Principal, tenant_ref: str | uuid.UUID,
                 data: ConsentInput) -> uuid.UUID:
     """Record a consent with its evidence (sealed under the patient's key)."""
+    principal = for_patient(app, principal, data.patient_id)
     tenant = _tenant(app, principal, tenant_ref, Action.CONSENT_WRITE)
     require_baa(app, principal, tenant, None)
     data = _checked(data, app.clock.now())
@@ -150,6 +151,7 @@ def revoke_consent(app: Carecall, principal: Principal, tenant_ref: str | uuid.U
 
 def list_consents(app: Carecall, principal: Principal, tenant_ref: str | uuid.UUID,
                   patient_id: uuid.UUID) -> list[Consent]:
+    principal = for_patient(app, principal, patient_id)
     tenant = _tenant(app, principal, tenant_ref, Action.CONSENT_READ)
     with app.db.transaction() as session:
         _require_patient(session, tenant, patient_id)
@@ -260,6 +262,8 @@ def record_opt_out(app: Carecall, principal: Principal, tenant_ref: str | uuid.U
     ``needs_review`` (an unclear message) the opt-out takes effect and a review is queued,
     ``review_text`` (the message) sealed for the reviewer.
     """
+    if patient_id is not None:  # an agent may, for the patient of a call it has taken
+        principal = for_patient(app, principal, patient_id)
     tenant = _tenant(app, principal, tenant_ref, Action.CONSENT_WRITE)
     number = _phone(phone) if phone else None
     if number is None and patient_id is None:
@@ -490,22 +494,48 @@ def record_contact_in(session: Session, app: Carecall, principal: Principal,
 def set_contact_outcome(app: Carecall, principal: Principal, provider_sid: str,
                         outcome: str) -> bool:
     """A status callback's outcome for the contact with this provider sid; False when no
-    contact has that sid."""
+    contact has that sid, or when its outcome already says as much or more."""
+    with app.db.transaction() as session:
+        return set_contact_outcome_in(session, app, principal, provider_sid, outcome)
+
+
+#: How far along a contact's outcome is. Callbacks come more than once and out of order: an
+#: outcome only replaces one of a lower rank (a late "sent" never undoes "delivered", a
+#: call's final "answered" never undoes the conversation's "confirmed").
+OUTCOME_RANK: dict[str, int] = {
+    "queued": 0, "placed": 0,
+    "sent": 1, "answered": 1, "voicemail": 1,
+    "delivered": 2, "undelivered": 2, "failed": 2, "cancelled": 2, "error": 2,
+    "no_answer": 2, "busy": 2, "caller_hung_up": 2,
+    "confirmed": 3, "opted_out": 4,
+}
+
+
+def outranks(outcome: str, current: str | None) -> bool:
+    """Does ``outcome`` say more than ``current`` (the order above; unknown codes rank 0)?"""
+    return current is None or OUTCOME_RANK.get(outcome, 0) > OUTCOME_RANK.get(current, 0)
+
+
+def set_contact_outcome_in(session: Session, app: Carecall, principal: Principal,
+                           provider_sid: str, outcome: str) -> bool:
+    """``set_contact_outcome`` inside the caller's unit of work (a campaign attempt's
+    outcome and its history row change together)."""
     from carecall.consent.store import tenant_of_sid
 
-    with app.db.transaction() as session:
-        tenant_id = tenant_of_sid(session, provider_sid)
-        if tenant_id is None:
-            return False
-        ensure_tenant(principal, tenant_id, "contact")
-        store = ConsentStore(session, app.keyring, tenant_id, app.index_bits)
-        contact = store.contact_by_sid(provider_sid)
-        assert contact is not None
-        store.set_contact(contact.id, app.clock.now(), outcome=outcome)
-        append(session, AuditEvent(
-            actor=principal.actor, action="contact.outcome", resource_type="contact",
-            resource_id=str(contact.id), tenant_id=tenant_id,
-            details={"outcome": outcome, "previous": contact.outcome}), app.clock)
+    tenant_id = tenant_of_sid(session, provider_sid)
+    if tenant_id is None:
+        return False
+    ensure_tenant(principal, tenant_id, "contact")
+    store = ConsentStore(session, app.keyring, tenant_id, app.index_bits)
+    contact = store.contact_by_sid(provider_sid, lock=True)
+    assert contact is not None
+    if not outranks(outcome, contact.outcome):
+        return False
+    store.set_contact(contact.id, app.clock.now(), outcome=outcome)
+    append(session, AuditEvent(
+        actor=principal.actor, action="contact.outcome", resource_type="contact",
+        resource_id=str(contact.id), tenant_id=tenant_id,
+        details={"outcome": outcome, "previous": contact.outcome}), app.clock)
     return True
 
 

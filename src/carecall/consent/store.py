@@ -483,11 +483,10 @@ class ConsentStore:
                    contact_history.c.id == contact_id).values(**values))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def contact_by_sid(self, provider_sid: str) -> Contact | None:
-        row = self.session.execute(
-            select(contact_history).where(contact_history.c.tenant_id == self.tenant_id,
-                                          contact_history.c.provider_sid == provider_sid)
-        ).first()
+    def contact_by_sid(self, provider_sid: str, *, lock: bool = False) -> Contact | None:
+        query = select(contact_history).where(contact_history.c.tenant_id == self.tenant_id,
+                                              contact_history.c.provider_sid == provider_sid)
+        row = self.session.execute(query.with_for_update() if lock else query).first()
         return None if row is None else _contact(row)
 
     def history(self, patient_id: uuid.UUID, since: datetime) -> list[Contact]:
