@@ -124,3 +124,33 @@ def test_held_out_split_shares_no_line_and_few_values_with_dev(
 
     shared = names("dev") & names("test")
     assert len(shared) <= 0.05 * len(names("test")), shared
+
+
+BLIND_TRAINING_SPLITS = ("dev4a", "dev4b")
+"""Training splits written blind by two independent annotators (see corpus/README.md): read
+and tuned on, so only their format is checked here, not their sizes or label coverage."""
+
+
+@pytest.mark.parametrize("split", BLIND_TRAINING_SPLITS)
+def test_blind_training_split_format(split: str) -> None:
+    lines = load(split)
+    assert len(lines) >= 200
+    assert sum(1 for ln in lines if not ln["spans"]) >= 40
+    ids = [line["id"] for line in lines]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(rf"{split}-\d{{4}}", i) for i in ids)
+    for line in lines:
+        text = line["text"]
+        assert isinstance(text, str)
+        assert text
+        assert set(line) <= {"id", "text", "context", "spans"}, line["id"]
+        ctx = line.get("context") or {}
+        assert set(ctx) <= {"previous_agent_text", "known"}, line["id"]
+        last_end = 0
+        for span in line["spans"]:
+            assert set(span) == {"start", "end", "label"}, line["id"]
+            start, end = span["start"], span["end"]
+            assert last_end <= start < end <= len(text), line["id"]
+            assert text[start:end] == text[start:end].strip(), line["id"]
+            assert span["label"] in LABELS, line["id"]
+            last_end = end

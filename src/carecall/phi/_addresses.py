@@ -43,6 +43,10 @@ _ADDRESS_CUES_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
 for _cue in _ADDRESS_CUES:
     _ADDRESS_CUES_BY_LAST.setdefault(_cue[-1], []).append(_cue)
 _HOUSE_DIGITS_MAX = 6
+_CLAUSE_MARKS = frozenset({",", ";", ":"})
+_STREET_FIRST = words("calle avenida camino paseo rue")
+"""Street types said before the name ("Calle Las Flores")."""
+_STREET_LINKS = words("de del la las los el")
 _STREET_WORDS_MAX = 3
 _UNIT_WORDS = words("apartment apt unit suite ste # number building bldg floor fl flr lot room "
                     "rm space spc trailer trlr box")
@@ -61,6 +65,17 @@ STATES = words(
     pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming
     """
 )
+COUNTRIES = words(
+    """
+    america usa canada mexico germany france italy spain portugal ireland england scotland wales
+    britain poland ukraine russia greece turkey israel egypt nigeria ghana kenya ethiopia india
+    pakistan bangladesh china japan korea vietnam philippines thailand singapore malaysia
+    indonesia australia brazil argentina colombia peru chile venezuela cuba haiti jamaica
+    guatemala honduras salvador nicaragua somalia iran iraq syria lebanon sweden norway
+    denmark finland netherlands belgium switzerland austria hungary romania taiwan
+    """
+)
+"""Countries: larger than a state, so never PHI, and never a person's name."""
 _STATE_PAIRS = frozenset({("new", "hampshire"), ("new", "jersey"), ("new", "mexico"),
                           ("new", "york"), ("north", "carolina"), ("north", "dakota"),
                           ("south", "carolina"), ("south", "dakota"), ("west", "virginia"),
@@ -295,6 +310,8 @@ def _house_number(scan: Scan, suffix: int) -> int | None:
             numbered_street = run.first  # "three ten west [twenty] third street"
             continue
         if run is not None:
+            if not run.spoken and len(run.groups) >= 3:
+                return None  # "7-2-41 confirmed w pt": a written date, not a house number
             return None if scan.norm(k + 1) in UNITS_AFTER else run.first
         if k >= 1 and len(scan.norms[k]) == 1 and scan.toks[k].is_word and (
                 scan.toks[k].start == scan.toks[k - 1].end) and (k - 1) in scan.run_to:
@@ -394,6 +411,38 @@ def _po_box(scan: Scan, i: int) -> None:
         scan.add(i, _extend(scan, run.last), Label.ADDRESS, 8)
 
 
+def _rural_route(scan: Scan, i: int) -> None:
+    """"RR 3 Box 22A", "rural route 2 box 118": a rural route and its box."""
+    j = i + 2 if scan.norms[i] == "rural" and scan.norm(i + 1) == "route" else i + 1
+    if scan.norms[i] == "rural" and j == i + 1:
+        return
+    route = scan.run_from.get(j)
+    if route is None:
+        return
+    end = route.last
+    box = scan.run_from.get(route.last + 2) if scan.norm(route.last + 1) == "box" else None
+    if box is None and scan.norms[i] == "rr":
+        return  # "HR 62 bpm, RR 16": a respiratory rate
+    if box is not None:
+        end = box.last
+        if end + 1 < scan.count and scan.toks[end + 1].start == scan.toks[end].end and len(
+                scan.norms[end + 1]) == 1 and scan.toks[end + 1].is_word:
+            end += 1  # "Box 22A"
+    scan.add(i, _extend(scan, end), Label.ADDRESS, 8)
+
+
+def _street_type_first(scan: Scan, i: int) -> None:
+    """"9 Calle Las Flores", "1200 Avenida del Sol": a house number, then a street type said
+    first, as in Spanish and French, then one to three capitalised or unknown words."""
+    end = i
+    while end + 1 < scan.count and end - i < _STREET_WORDS_MAX and scan.toks[end + 1].is_word \
+            and (scan.toks[end + 1].text[:1].isupper() or not scan.lex.is_word(
+                scan.norms[end + 1])) and scan.norms[end + 1] not in FUNCTION - _STREET_LINKS:
+        end += 1
+    if end > i:
+        scan.add(scan.run_to[i - 1].first, _extend(scan, end), Label.ADDRESS, 8)
+
+
 def _unit_alone(scan: Scan, i: int) -> None:
     """"apartment four b", "suite 300" said on their own are part of an address."""
     k = i + 2 if scan.norm(i + 1) in ("number", "#") else i + 1
@@ -426,6 +475,8 @@ def _street_name(scan: Scan, i: int) -> None:
     if first == i:
         return
     capitals = all(scan.capitalised(k) for k in range(first, i + 1))
+    if capitals and scan.mixed_case and scan.toks[i].text.isupper():
+        return  # "Azure XT DR MRI": a model's letters, not a drive said without its number
     if capitals or scan.norm(first - 1) in _STREET_PREPOSITIONS:
         end = i + 1 if scan.norm(i + 1) == "." else i
         scan.add(first, end, Label.ADDRESS, 6)
@@ -479,7 +530,7 @@ def _numbered_road(scan: Scan, i: int) -> None:
 
 
 _LOOP_WORDS = (_ROAD_WORDS | STREET_SUFFIXES | _SOFT_SUFFIXES | _UNITS_ALONE | _STATE_STARTS
-               | {"po", "p", "post", "in"})
+               | {"po", "p", "post", "in", "rr", "rural"} | _STREET_FIRST)
 """The words the per-word rules below start from (besides numbers)."""
 
 
@@ -561,7 +612,8 @@ def _in_rare_place(scan: Scan, i: int) -> None:
     while end + 1 < scan.count and end - i < _CITY_WORDS_MAX and scan.toks[end + 1].is_word:
         n = scan.norms[end + 1]
         if lex.is_word(n) or "'" in n or n in FUNCTION or n in MONTHS or (
-                n in cues.CUE_WORDS) or _state_at(scan, end + 1) or len(n) < _PLACE_MIN:
+                n in cues.CUE_WORDS) or _state_at(scan, end + 1) or len(n) < _PLACE_MIN or (
+                n in COUNTRIES):
             break
         end += 1
     if end >= j:
@@ -578,7 +630,8 @@ def addresses(scan: Scan) -> None:
         if i in scan.run_from:
             _cued_street(scan, i)
         if (n in STREET_SUFFIXES or n in _SOFT_SUFFIXES) and i >= 2 and scan.toks[
-                i].start > scan.toks[i - 1].end:
+                i].start > scan.toks[i - 1].end and scan.norms[i - 1] not in _CLAUSE_MARKS:
+            # a street type follows its name, never a comma ("ID 8G4KLM, pt says ...")
             _street(scan, i)  # a suffix is a word of its own, not the "RD" of "WT2-RD63"
             if n in STREET_SUFFIXES:
                 _street_name(scan, i)
@@ -587,6 +640,10 @@ def addresses(scan: Scan) -> None:
             _city_before_state(scan, i)
         elif n in ("po", "p", "post"):
             _po_box(scan, i)
+        elif n in ("rr", "rural"):
+            _rural_route(scan, i)
+        elif n in _STREET_FIRST and (i - 1) in scan.run_to:
+            _street_type_first(scan, i)
         elif n in _UNITS_ALONE:
             _unit_alone(scan, i)
         elif n == "in" and i + 1 < scan.count:

@@ -8,10 +8,12 @@ month alone ("in march") and "may" without a day are left alone.
 
 from __future__ import annotations
 
+import re
+
 from carecall.phi._scan import Found, Scan
 from carecall.phi._vocab import words
 from carecall.phi.model import Label
-from carecall.phi.spoken import ORDINALS, TENS, date_from_digits, dates_in_tokens
+from carecall.phi.spoken import MONTHS, ORDINALS, TENS, date_from_digits, dates_in_tokens
 
 _DAY_OF_MONTH_BEFORE = words("on by until before after for since from starting through till")
 _ORDINAL_NOUNS = words(
@@ -21,6 +23,25 @@ _ORDINAL_NOUNS = words(
     """
 )
 _LAST_DAY = 31
+_COPULAS = words("is was be been are were am 's")
+_LIST_END = frozenset({"", ".", ",", "and", "or", "?", "!", ";"})
+"""After a day of the month ending a phrase: "... and sent home the twenty fourth"."""
+_WEEKDAYS = words("monday tuesday wednesday thursday friday saturday sunday mon tue tues wed "
+                  "thu thur thurs fri sat sun")
+_TENS_WORDS = words("twenty thirty")
+_MONTH_WORDS = frozenset(MONTHS)
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_WRITTEN_RE = re.compile(
+    rf"\b(?:(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.\s?\d{{1,2}}(?:st|nd|rd|th)?\b"
+    rf"(?:,?\s+(?:\d{{4}}|'\d{{2}})\b)?"  # "Jan. 30", "Nov. 18, 2026"
+    rf"|\d{{1,2}}[-/ ]{_MONTH}[-/ ](?:\d{{4}}|\d{{2}})\b"  # "12-Dec-2026"
+    rf"|{_MONTH}\s+(?:of\s+)?'\d{{2}}\b"  # "June of '39"
+    rf"|(?:the\s+)?\d{{1,2}}\s+of\s+{_MONTH}\b(?:,?\s+\d{{4}}\b)?)",  # "the 4 of March 1950"
+    re.IGNORECASE)
+"""Written dates the token rules do not read."""
+_SCORE_RE = re.compile(r"\b(?:pain|scale|rated?|rating|score|level)\b[^.;]{0,12}$", re.IGNORECASE)
+"""Before "6/10": a score out of ten, not a date."""
 
 
 def _day_ordinal(scan: Scan, i: int) -> int | None:
@@ -38,21 +59,71 @@ def _day_ordinal(scan: Scan, i: int) -> int | None:
 
 
 def _explicit(scan: Scan) -> None:
-    for value, start, end in dates_in_tokens(scan.toks, scan.text):
-        first = scan.text[start:end].split(maxsplit=1)[0].lower().strip(",")
+    text = scan.text
+    for value, start, end in dates_in_tokens(scan.toks, text):
+        first = text[start:end].split(maxsplit=1)[0].lower().strip(",")
         if first == "may" and value.day is None:
             continue
+        if text[start:end].endswith("/10") and _SCORE_RE.search(text, 0, start):
+            continue  # "pain 6/10"
         scan.found.append(Found(start, end, Label.DATE, 8))
+    if _MONTH_WORDS.isdisjoint(scan.norms):
+        return
+    for m in _WRITTEN_RE.finditer(text):
+        if not m.group().lower().startswith("may "):
+            scan.found.append(Found(m.start(), m.end(), Label.DATE, 8))
+
+
+def _slashed(scan: Scan) -> None:
+    """"oh six slash one two slash nineteen fifty": a date said with its slashes."""
+    for run in scan.runs:
+        if scan.norm(run.last + 1) != "slash" or len(run.digits) > 2:
+            continue
+        day = scan.run_from.get(run.last + 2)
+        if day is None or len(day.digits) > 2 or scan.norm(day.last + 1) != "slash":
+            continue
+        year = scan.run_from.get(day.last + 2)
+        if year is None or len(year.digits) not in (2, 4):
+            continue
+        if 1 <= int(run.digits) <= 12 and 1 <= int(day.digits) <= _LAST_DAY:
+            scan.found.append(Found(run.start, year.end, Label.DATE, 8))
+
+
+def _widen(scan: Scan, start: int) -> int:
+    """Start of a date widened over a weekday and the "the" and "twenty-" of a day said before
+    it ("Tuesday, November 3rd", "the twenty-third of August", "Fri 1/9")."""
+    k = next((i for i, tok in enumerate(scan.toks) if tok.start == start), None)
+    if k is None:
+        return start
+    if scan.norm(k - 1) == "-" and scan.norm(k - 2) in _TENS_WORDS and scan.norms[k] in ORDINALS:
+        k -= 2
+    if scan.norm(k - 1) == "the":
+        k -= 1
+    j = k - 1 if scan.norm(k - 1) == "," else k
+    if scan.norm(j - 1) in _WEEKDAYS and scan.toks[j - 1].is_word:
+        k = j - 1
+    return scan.toks[k].start
 
 
 def _day_of_month(scan: Scan) -> None:
     """"on the third", "by the twenty first": a day of the current or a named month."""
+    loose: list[tuple[int, int]] = []
+    cued = False
     for i in range(1, scan.count - 1):
-        if scan.norms[i] != "the" or scan.norms[i - 1] not in _DAY_OF_MONTH_BEFORE:
+        if scan.norms[i] != "the":
             continue
         used = _day_ordinal(scan, i + 1)
-        if used is not None and scan.norm(i + used + 1) not in _ORDINAL_NOUNS:
+        if used is None or scan.norm(i + used + 1) in _ORDINAL_NOUNS:
+            continue
+        if scan.norms[i - 1] in _DAY_OF_MONTH_BEFORE or scan.norms[i - 1] in _WEEKDAYS:
             scan.add(i, i + used, Label.DATE, 7)
+            cued = True
+        elif scan.norm(i + used + 1) in _LIST_END and scan.norms[i - 1] not in _COPULAS and (
+                scan.norms[i + used] not in ("first", "second")):
+            loose.append((i, i + used))  # not "he was the first", "the first and the second"
+    if cued:  # "admitted on the twenty first and sent home the twenty fourth"
+        for first, last in loose:
+            scan.add(first, last, Label.DATE, 7)
 
 
 def _digit_dates(scan: Scan) -> None:
@@ -71,6 +142,10 @@ def _digit_dates(scan: Scan) -> None:
 
 
 def dates(scan: Scan) -> None:
+    mark = len(scan.found)
     _explicit(scan)
+    _slashed(scan)
     _day_of_month(scan)
     _digit_dates(scan)
+    for f in scan.found[mark:]:
+        f.start = _widen(scan, f.start)

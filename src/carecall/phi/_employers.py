@@ -82,6 +82,10 @@ def _after_cue(scan: Scan, j: int) -> None:
             capitals and end >= j and scan.norm(end + 1) in ("and", "&")
             and scan.capitalised(end + 2))):  # "Brennick Tool and Die"
         end += 1
+        if capitals and scan.norm(end + 1) == "-" and end + 2 < scan.count and (
+                scan.toks[end + 1].start == scan.toks[end].end == scan.toks[end + 1].start) and (
+                scan.toks[end + 2].start == scan.toks[end + 1].end) and _name_word(scan, end + 2):
+            end += 2  # "Tri-County Poultry"
     if end >= j and scan.norms[j] not in _GENERIC and not scan.norms[j].endswith("ing"):
         scan.add(j, end, Label.NAME, 5)
 
@@ -114,8 +118,10 @@ def employers(scan: Scan) -> None:
     norms = scan.norms
     for i in range(scan.count):
         n = norms[i]
-        if n in _COMPANY_SUFFIXES or n in _PLACE_SUFFIXES:
-            _before_suffix(scan, i)
+        if (n in _COMPANY_SUFFIXES or n in _PLACE_SUFFIXES) and not (
+                i + 1 < scan.count and scan.toks[i + 1].start == scan.toks[i].end
+                and scan.norms[i + 1][:1].isalnum()):
+            _before_suffix(scan, i)  # not the "INC" of "INC0048821"
     present = set(norms)
     if present.isdisjoint(_TRIGGERS) and not (
             not present.isdisjoint(_ROLE_SUBJECTS) and ("a" in present or "an" in present) and (

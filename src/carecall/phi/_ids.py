@@ -17,6 +17,8 @@ from carecall.phi.model import Label
 from carecall.phi.spoken import FILLERS, TEENS, TENS, UNITS, letter_at, read_element
 
 _SSN_RE = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
+_MASKED_SSN_RE = re.compile(r"(?<![\w*#])[*xX#]{3}-[*xX#]{2}-(\d{4})\b")
+"""A social masked on a screen ("***-**-2208", "XXX-XX-4471"): the last four still show."""
 _UDI_RE = re.compile(r"\(01\)\s?\d{14}(?:\s?\(\d{2,4}\)\s?[A-Za-z0-9./-]{1,20}(?![A-Za-z0-9]))*")
 """A GS1 unique device identifier: "(01)" and the 14-digit device identifier, then the
 production identifiers (expiry "(17)", lot "(10)", serial "(21)"), on a device's label."""
@@ -29,11 +31,32 @@ _ALNUM_RE = re.compile(
 _NOT_AN_ID_RE = re.compile(
     r"covid-?19|sars-cov-?2|h\d+n\d+|(?:hb)?a1c|b\d{1,2}|d[23]|co2|spo2|kn?95|g6pd|il-?\d+"
     r"|mp3|mp4|4k|1080p|24/7|w-?[249]|i-?9|1099|401k|403b|x86|utf-?8|http\d?|ipv[46]"
-    r"|\d+d|\d{4}-\d{2}-\d{2}t\d{2}", re.IGNORECASE)
+    r"|\d+d|\d{4}-\d{2}-\d{2}t\d{2}"
+    r"|sha-?\d+|md5|crc32|base64|p\d{2,3}|q\d{1,2}h|[a-z]{3,}-\d{1,2}|\d{2,3}-years?-old"
+    r"|(?:\d+(?:h|hr|m|min|s|sec|ms)){2,}", re.IGNORECASE)
 """Medical and everyday terms shaped like identifiers ("COVID-19", "HbA1c", "W-2", "N95")."""
 _UNIT_SUFFIX_RE = re.compile(
-    r"^\d+(?:st|nd|rd|th|mg|mcg|ml|g|kg|lb|lbs|am|pm|x|s|k|mm|cm|in|ft|hr|hrs|min|mins|%)$", re.I
+    r"^\d+(?:st|nd|rd|th|mg|mcg|ml|g|kg|lb|lbs|am|pm|x|s|k|mm|cm|in|ft|hr|hrs|min|mins|%"
+    r"|ms|us|ns|sec|secs|kb|kib|mb|mib|gb|gib|tb|hz|khz|mhz|ghz|bpm|mmhg|kcal|ohms?)$"
+    r"|^\d{1,3}[hmd]$", re.I
 )
+"""A number and its unit ("340ms", "2.1G"); "5m", "12h" only short, since a serial can end
+in a check letter ("7731904M")."""
+_VERSION_BEFORE_RE = re.compile(r"\d\.$")
+"""A part of a dotted version or decimal ("1.22.3-rc1", "4.21s"), not an identifier."""
+_MEASURE_RE = re.compile(r"\d*\.?\d+[a-z%]+", re.IGNORECASE)
+
+
+def _measure(word: str) -> bool:
+    """A measurement or a technical term written as one word ("340ms", "2.1G", "4m12s",
+    "sha256", "q6h"): not an identifier, nor a part of one."""
+    word = word.strip(",;:()[]")
+    if _MEASURE_RE.fullmatch(word) is not None and _UNIT_SUFFIX_RE.match(
+            word.rpartition(".")[2]):
+        return True  # "2.1G" is read as "1G", "4.21s" as "21s"
+    return _NOT_AN_ID_RE.fullmatch(word) is not None
+
+
 _NOT_AN_ID_LABEL = frozenset({Label.DATE, Label.PHONE, Label.ADDRESS, Label.EMAIL, Label.URL,
                               Label.FAX, Label.NAME})
 """Cues whose values are never letters mixed with digits; such a value is some other id."""
@@ -54,6 +77,8 @@ def formatted(scan: Scan) -> None:
         scan.found.append(Found(m.start(), m.end(), Label.SSN, 9))
     for m in _UDI_RE.finditer(text):
         scan.found.append(Found(m.start(), m.end(), Label.DEVICE_ID, 9))
+    for m in _MASKED_SSN_RE.finditer(text):
+        scan.found.append(Found(m.start(1), m.end(1), Label.SSN, 9))  # its last four
     for m in _MAC_RE.finditer(text):
         scan.found.append(Found(m.start(), m.end(), Label.DEVICE_ID, 9))
     for m in _ALNUM_RE.finditer(text):
@@ -62,6 +87,8 @@ def formatted(scan: Scan) -> None:
                 word):
             continue
         if sum(c.isdigit() for c in word) < 2 and len(word) < 6:
+            continue
+        if _VERSION_BEFORE_RE.search(text, max(0, m.start() - 2), m.start()):
             continue
         if scan.model_number(_token_at(scan, m.start())):
             continue
@@ -97,6 +124,8 @@ def _elements(scan: Scan, i: int) -> tuple[list[tuple[str, int, int]], int]:
             j += element[1]
             continue
         letter = letter_at(scan.toks, j) if len(n) == 1 or n in ("double", "triple") else None
+        if letter is not None and elements and scan.norm(j + 1) == ":":
+            break  # "... 0190   p: +1 505 ...": the letter names the next field
         if letter is not None and scan.toks[j].is_word:
             elements.append(("L", j, j + letter[1] - 1))  # "k", "m as in mary"
             j += letter[1]
@@ -174,7 +203,8 @@ def _spelled_cue(scan: Scan, elements: list[tuple[str, int, int]]) -> int:
     for size in range(min(letters, _SPELLED_CUE_MAX), 1, -1):
         word = "".join(scan.norms[elements[x][1]] for x in range(size))
         if size < len(elements) and elements[size][0] == "D" and cues.is_cue(word):
-            return size
+            # "the group is g r p dash seven...": after its own cue, the letters are a prefix
+            return 0 if scan.cue_before(elements[0][1], 4) is not None else size
     return 0
 
 
@@ -227,12 +257,19 @@ def _lettered_phone(scan: Scan, elements: list[tuple[str, int, int]]) -> bool:
     cell...) before a phone, which the number rules read."""
     if _phone_extension(scan, elements):
         return True
-    first = scan.toks[elements[0][1]]
-    if elements[0][0] != "L" or first.text not in _CARD_LETTERS or any(
-            kind == "L" for kind, _, _ in elements[1:]):
-        return False
-    digits = sum(len(scan.norms[f]) for kind, f, _ in elements[1:] if kind == "D")
-    return digits >= _PHONE_DIGITS_MIN
+    # "T 617-555-0138  F 617-555-0137": each card letter starts a phone of its own
+    segments: list[int] = []
+    for at, (kind, f, _) in enumerate(elements):
+        if kind == "L":
+            if scan.toks[f].text.upper() not in _CARD_LETTERS or (
+                    not scan.toks[f].text.isupper() and scan.norm(f + 1) != ":"):
+                return False
+            segments.append(0)
+        elif at == 0:
+            segments.append(len(scan.norms[f]))
+        else:
+            segments[-1] += len(scan.norms[f]) if scan.toks[f].is_digits else 1
+    return bool(segments) and all(d >= _PHONE_DIGITS_MIN for d in segments)
 
 
 _CARD_LETTERS = frozenset("TFPCMHWO")
@@ -252,15 +289,24 @@ def spoken(scan: Scan) -> None:
                     n in NATO and _id_part(scan, i + 1)))):
             i += 1
             continue
+        if i > 0 and scan.toks[i].start == scan.toks[i - 1].end and norms[i - 1][-1:].isalnum(
+                ) and n[:1].isalnum():
+            i += 1  # an identifier does not start inside a word ("4.21s", "4m12s")
+            continue
         elements, j = _elements(scan, i)
         cut = _spelled_cue(scan, elements)
         if cut:
             i = elements[cut][1]  # "s n four four one...": the digits, after their cue
             continue
         elements = _trim(scan, elements)
-        if _is_identifier(scan, elements) and not _lettered_phone(scan, elements) and not (
+        if elements and _lettered_phone(scan, elements):
+            i = max(i + 1, elements[-1][2] + 1)  # the number rules read the phones
+            continue
+        if _is_identifier(scan, elements) and not (
                 scan.model_number(elements[0][1])) and not _NOT_AN_ID_RE.fullmatch(
-                scan.text[scan.toks[elements[0][1]].start : scan.toks[elements[-1][2]].end]):
+                scan.text[scan.toks[elements[0][1]].start : scan.toks[elements[-1][2]].end]
+                ) and not any(_measure(w) for w in scan.text[scan.toks[elements[0][1]].start : (
+                    scan.toks[elements[-1][2]].end)].split()):
             first, last = elements[0][1], elements[-1][2]
             cue = scan.cue_before(first, 12) or scan.cue_after(last) or scan.asked_one()
             scan.add(first, last, id_label(cue), 7)
@@ -277,8 +323,9 @@ def spelled(scan: Scan) -> None:
     for run in scan.letters:
         word = run.letters
         plain = word.replace("a", "").replace("i", "")
-        if len(word) < 3 or len(plain) < 2 or word in ACRONYMS or word in ("abc", "xyz"):
-            continue
+        if len(word) < 3 or len(plain) < 2 or word in ACRONYMS or word in ("abc", "xyz") or (
+                cues.is_cue(word)):
+            continue  # "the d e a number": a cue spelled out is not a name
         cue = scan.cue_before(run.first)
         if cue is None and Label.NAME not in scan.asked and len(scan.asked) == 1:
             cue = next(iter(scan.asked))

@@ -18,7 +18,7 @@ import jellyfish
 from rapidfuzz.distance import JaroWinkler
 
 from carecall.phi import cues, lexicon
-from carecall.phi._addresses import STATES
+from carecall.phi._addresses import COUNTRIES, STATES
 from carecall.phi._scan import Found, Scan, covered
 from carecall.phi._vocab import ACRONYMS, FUNCTION, words
 from carecall.phi.model import KnownIdentifiers, Label
@@ -154,6 +154,22 @@ class _Names:
         return self.scan.mixed_case and len(tok.text) > 1 and tok.text.isupper() and not (
             self.scan.lex.is_plain_name(self.w[k]) or self.known(k))
 
+    def glued(self, k: int) -> bool:
+        """A word joined to digits or a key mark after it ("sha256", "src=", "INC0048821"):
+        a program's or an identifier's word, not a name."""
+        toks = self.scan.toks
+        if k + 1 >= self.scan.count or toks[k + 1].start != toks[k].end:
+            return False
+        nxt = self.scan.norms[k + 1]
+        return nxt[:1].isdigit() or nxt in _PATH_MARKS
+
+    def _capitalised_pair(self, i: int) -> bool:
+        """"mark it under Will Rivers": a first name that is also a small word, capitalised
+        inside a sentence, before a capitalised surname."""
+        scan = self.scan
+        return scan.capitalised(i) and self.w[i] in scan.lex.first_names and self.free(
+            i + 1) and scan.capitalised(i + 1) and scan.lex.is_name(self.w[i + 1])
+
     def strong_cue(self, k: int) -> bool:
         norms = self.scan.norms
         if k > 0 and norms[k - 1] == ":":
@@ -194,9 +210,12 @@ class _Names:
     def skip(self, i: int) -> bool:
         """Never the first word of a name."""
         n = self.w[i]
-        if n in _NEVER_START or not self.free(i):
+        if n in _NEVER_START or not self.free(i) or self.glued(i):
             return True
-        if n in FUNCTION and not (i == self.answer_start and self.scan.capitalised(i)):
+        if (n in COUNTRIES or n in STATES) and n not in self.scan.lex.first_names:
+            return True  # "that's Maine", "from Germany": a state or country names no one
+        if n in FUNCTION and not (i == self.answer_start and self.scan.capitalised(i)) and not (
+                self._capitalised_pair(i)):
             return True
         return self._role_word(i, n) or self._program_word(i, n) or self._before_other(i, n)
 
@@ -287,13 +306,17 @@ class _Names:
             return False
         if self.w[i] in scan.lex.surnames or scan.norm(i + 1) in _SPEAKING:
             return True
-        if self.free(i + 1) and self.oov(i + 1) and not self.shouted(i + 1):
+        if self.free(i + 1) and self.oov(i + 1) and not self.shouted(i + 1) and not (
+                self.glued(i + 1)):
             return True  # "oluwaseun adeyemi": two words no dictionary knows
         if self.free(i - 1) and self.w[i - 1] in scan.lex.first_names and (
                 self.w[i - 1] not in FUNCTION):
             return True  # "chase okafor": a surname no dictionary knows after a first name
-        if scan.capitalised(i) and self.free(i + 1) and scan.toks[i + 1].text[:1].isupper():
-            return True
+        if (scan.capitalised(i) and self.free(i + 1) and scan.toks[i + 1].text[:1].isupper()) or (
+                scan.mixed_case and i >= 2 and scan.toks[i].text[:1].isupper() and scan.norms[
+                i - 1] == "." and len(scan.toks[i - 2].text) == 1 and scan.toks[
+                i - 2].text.isupper()):
+            return True  # "Okafor Reyes"; "R. Lindqvist": a rare surname after an initial
         # "could Perpetua call me back": a capitalised word no dictionary knows, said before a
         # verb of what people do, is someone; "I take Ozempic" is not followed by one
         return scan.capitalised(i) and scan.norm(i + 1) in _PERSON_VERBS and scan.norm(
@@ -339,7 +362,8 @@ class _Names:
         scan = self.scan
         m = self.w[k]
         lex = scan.lex
-        if m in FUNCTION or m in _NOT_NAMES or m in _NEVER_NAMES or self.shouted(k):
+        if m in FUNCTION or m in _NOT_NAMES or m in _NEVER_NAMES or self.shouted(k) or (
+                self.glued(k)):
             return False
         if lex.is_plain_name(m) or self.oov(k) or self.known(k):
             return True
@@ -375,6 +399,28 @@ class _Names:
         return end
 
 
+_MODEL_CODE_RE = re.compile(r"[A-Z]{1,3}\d{1,4}[A-Z]?|\d{1,3}|MRI|XT|DR|SR|XL")
+"""Said after a product's name: "Lumity L90", "Evera MRI XT", "Audeo Lumity 90"."""
+_PRODUCT_BEFORE = words("model phonak oticon starkey resound signia widex medtronic dexcom "
+                        "resmed respironics tandem omnipod abbott biotronik boston minimed "
+                        "philips inspire")
+
+
+def _product(scan: Scan, first: int, end: int) -> bool:
+    """A device's model name in mixed-case text ("Phonak Lumity L90", "Assurity MRI"), which
+    names no one: capitalised words after a maker or "model", or before a model code."""
+    if not scan.mixed_case:
+        return False
+    k = first - 1
+    while k >= 0 and scan.norms[k] in ("a", "an", "the", "is", ":"):
+        k -= 1
+    if k >= 0 and scan.norms[k] in _PRODUCT_BEFORE:
+        return True
+    nxt = end + 1
+    return nxt < scan.count and _MODEL_CODE_RE.fullmatch(scan.toks[nxt].text) is not None and (
+        scan.toks[nxt].start > scan.toks[end].end)
+
+
 def names(scan: Scan) -> None:
     rules = _Names(scan)
     i = 0
@@ -396,6 +442,12 @@ def names(scan: Scan) -> None:
         after = in_cue[i - first + 1 :]  # word i is a name here, even if it is a cue word
         if any(after):  # a cue after it ends the name: "tank morrison member id"
             end = i + after.index(True)
+        if _product(scan, first, end):
+            i = end + 1
+            continue
+        while first >= 2 and scan.norms[first - 1] == "." and len(scan.toks[first - 2].text) == 1 \
+                and scan.toks[first - 2].text.isupper() and rules.free(first - 2):
+            first -= 2  # "J. R. Castellanos", "Dr. A. Varga": initials before the surname
         last = scan.toks[end]
         cut = 2 if rules.w[end] != scan.norms[end] else 0  # "Feld's": the name is "Feld"
         scan.found.append(Found(scan.toks[first].start, last.end - cut, Label.NAME, 4))

@@ -44,6 +44,7 @@ _SHORT_QUANTITY = 6
 _ASK_REACH = 8
 _NEAR = 6
 _FAR = 12
+_VERSION_RE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{1,3}")
 _SENTENCE_REACH = 30
 """A bare answer to the agent's question starts within this many tokens of the line."""
 
@@ -135,8 +136,13 @@ def _cue(scan: Scan, run: NumberRun) -> tuple[Label | None, bool]:
     if cue is not None:
         return cue, True
     k = run.first - 1 if scan.norm(run.first - 1) != ":" else run.first - 2
-    if k >= 0 and scan.toks[k].text in _CARD_LETTERS and len(run.digits) >= _LOCAL_PHONE:
-        return (Label.FAX if scan.toks[k].text == "F" else Label.PHONE), True  # "F 614..."
+    if scan.norm(run.first - 1) == "+":
+        k = run.first - 2 if scan.norm(run.first - 2) != ":" else run.first - 3
+    colon = scan.norm(k + 1) == ":"
+    if k >= 0 and len(run.digits) >= _LOCAL_PHONE and (scan.toks[k].text in _CARD_LETTERS or (
+            colon and scan.toks[k].text.upper() in _CARD_LETTERS)):
+        # "F 614...", "f: +1 505 ...": a contact card's letter
+        return (Label.FAX if scan.toks[k].norm == "f" else Label.PHONE), True
     asked_ids = scan.asked - {Label.NAME}
     if run.first <= _ASK_REACH and len(asked_ids) == 1:
         return next(iter(asked_ids)), True
@@ -192,10 +198,14 @@ def _letters_around(scan: Scan, run: NumberRun, cue: Label | None) -> tuple[int,
     after = run.last + 1
     if end == run.end and cue is not None and after < scan.count and len(
             scan.toks[after].text) == 1 and scan.toks[after].text.isupper() and scan.toks[
-            after].text not in ("I", "A") and (after + 1 == scan.count or not scan.toks[
-            after + 1].is_word or scan.norms[after + 1] in _SENTENCE_WORDS_AFTER):
+            after].text not in ("I", "A") and (after + 1) not in scan.run_from and (
+            after + 1 == scan.count or not scan.toks[after + 1].is_word
+            or scan.norms[after + 1] in _SENTENCE_WORDS_AFTER):
         end = scan.toks[after].end  # "LNQ 449017 S": a check letter after the digits
     before = run.first - 1
+    if before >= 1 and scan.norms[before] == "." and scan.toks[before].end == run.start and (
+            scan.toks[before - 1].end == scan.toks[before].start):
+        before -= 1  # "RPH.020417", "MD.44817": a prefix joined by a full stop
     tok = scan.toks[before] if before >= 0 else None
     if tok is not None and cue is not None and tok.text.isupper() and tok.is_word and 2 <= len(
             tok.text) <= _PREFIX_LETTERS_MAX and tok.norm not in ("oh", "o") and (
@@ -316,6 +326,8 @@ def numbers(scan: Scan) -> None:
     for index, run in enumerate(runs):
         if run.first <= skip_until or _ages.age(scan, run) or scan.model_number(run.first):
             continue
+        if _VERSION_RE.fullmatch(scan.text, run.start, run.end):
+            continue  # "fw=1.4.2": a software version
         cue, near = _cue(scan, run)
         if _known_phone(scan, run):
             start, end = _widen(scan, run, run.start, run.end)
@@ -323,7 +335,9 @@ def numbers(scan: Scan) -> None:
             continue
         if _is_amount(scan, run, cue):
             continue
-        if len(run.digits) in _ZIP_LENGTHS and _addresses.after_state(scan, run.first):
+        # a ZIP after a state, unless an identifier was cued ("medicaid ID MA 7720 4419 1")
+        if len(run.digits) in _ZIP_LENGTHS and _addresses.after_state(scan, run.first) and not (
+                near and cue not in (None, Label.ADDRESS, Label.OTHER_ID)):
             scan.found.append(Found(run.start, run.end, Label.ADDRESS, 6))  # "ID 83702"
             continue
         joined = _joined_phone(scan, index, cue)

@@ -58,7 +58,8 @@ BEFORE_NOT_ID = frozenset(
 )
 """A short number after one of these is a menu choice, a time or a measure."""
 
-TLDS = words("com net org edu gov io us co info biz health app me ai care clinic online site tv ly")
+TLDS = words("com net org edu gov io us co info biz health app me ai care clinic online site tv ly"
+             " example")
 EMAIL_JOIN = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-", ".": ".", "_": "_",
               "-": "-"}
 """Spoken and written joiners inside e-mail and web addresses."""

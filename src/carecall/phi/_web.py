@@ -16,12 +16,13 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_RE = re.compile(
     r"\b(?:https?://[^\s,]+|www\.[^\s,]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:(?:com|org|net|gov|edu|"
     r"io|health|us|info|biz|app|co|me|ly|ai|care|clinic|tv|link|site|online|shop|store|blog"
-    r"|xyz)\b(?:/[^\s,]*)?"
-    r"|[a-z]{2,6}/[^\s,]+))",
+    r"|xyz|example)\b(?:/[^\s,]*)?"
+    r"|[a-z]{2,10}/[^\s,]+))",
     re.IGNORECASE,
 )
 """Web addresses with a scheme, "www", a known top-level domain, or any domain with a path
 ("forms.gle/Qx7bLm2")."""
+_SCHEME_RE = re.compile(r"https?://\S+", re.IGNORECASE)
 _IP_RE = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 _LOCAL_HOST_RE = re.compile(r"(?:https?://)?(?:0\.0\.0\.0|127(?:\.\d{1,3}){3}|localhost)"
                             r"(?::\d+)?(?:/\S*)?", re.IGNORECASE)
@@ -47,7 +48,10 @@ def formatted(scan: Scan) -> None:
         if "@" not in text[max(0, m.start() - 1) : end] and not _LOCAL_HOST_RE.fullmatch(
                 value) and not (text[m.start() - 1 : m.start()] == "/" or _FILE_RE.search(value)):
             scan.found.append(Found(m.start(), end, Label.URL, 8))
+    schemed = [(u.start(), u.end()) for u in _SCHEME_RE.finditer(text)]
     for m in _IP_RE.finditer(text):
+        if any(s <= m.start() < e for s, e in schemed) and "/" in text[m.end() : m.end() + 1]:
+            continue  # "http://198.51.100.30/results/view": the whole link is the URL
         if not _LOCAL_HOST_RE.fullmatch(m.group()):
             scan.found.append(Found(m.start(), m.end(), Label.IP_ADDRESS, 9))
 
@@ -147,6 +151,12 @@ def _local_part_start(scan: Scan, at: int) -> int | None:
     # "harold five eight at ...": digits said after the name belong to it
     while k >= 1 and _is_number_at(scan, k) and _part(scan, k - 1):
         k = _chain_back(scan, k - 1)
+    spelled = k
+    while spelled >= 1 and len(scan.norms[spelled]) == 1 and scan.toks[spelled].is_word and len(
+            scan.norms[spelled - 1]) == 1 and scan.toks[spelled - 1].is_word:
+        spelled -= 1  # "r a y m o n d at example dot com": a name spelled letter by letter
+    if spelled < k - 1:
+        k = spelled
     if scan.norms[k] in FUNCTION and k < at - 1:
         k += 1
     return None if scan.norms[k] in FUNCTION else k

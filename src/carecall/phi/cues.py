@@ -24,14 +24,15 @@ _ID_CUES: tuple[tuple[str, Label], ...] = (
      rf"|policy ?holder{_NO}|member{_NO}|policy{_NO}|group{_NO}|medicare{_NO}|medicaid{_NO}|mbi"
      rf"|insurance(?: id| number| card| policy| member id)?|subscriber{_NO}|plan (?:id|number)"
      rf"|health plan{_NO}|beneficiary{_NO}|insurance card|id card|tricare{_NO}"
-     rf"|blue cross{_NO}|aetna{_NO}|cigna{_NO}|humana{_NO}|united ?healthcare{_NO}",
+     rf"|blue cross{_NO}|aetna{_NO}|cigna{_NO}|humana{_NO}|united ?healthcare{_NO}"
+     rf"|grp{_NO}|mbr{_NO}|bic|medi-?cal{_NO}|medi cal{_NO}",
      Label.HEALTH_PLAN_ID),
     (rf"account{_NO}|acct{_NO}|invoice{_NO}|inv|card{_NO}|credit card|debit card"
      rf"|card ending(?: in)?|ending in|billing (?:number|id|account)|statement{_NO}"
      rf"|routing{_NO}|visa|mastercard|amex|american express|discover|bill number"
      rf"|receipt{_NO}|guarantor{_NO}|bank account", Label.ACCOUNT_NUMBER),
     (rf"(?:driver'?s?|drivers|driving) licen[cs]e{_NO}|licen[cs]e{_NO}|dl{_NO}|d l{_NO}"
-     rf"|permit{_NO}|dea{_NO}|npi{_NO}|state id", Label.LICENSE_NUMBER),
+     rf"|permit{_NO}|dea{_NO}|npi{_NO}|state id|lic{_NO}", Label.LICENSE_NUMBER),
     (rf"(?:licen[cs]e )?plate{_NO}|licen[cs]e plate{_NO}|tag number|vin{_NO}"
      rf"|vehicle(?: identification)?{_NO}|car'?s? vin|registration number|car registration|tags?"
      r"|(?:my|the|his|her) (?:car|truck|van)",
@@ -51,7 +52,7 @@ _ID_CUES: tuple[tuple[str, Label], ...] = (
     (r"phone(?: number| no)?|cell(?: phone| number)?|mobile(?: number)?|telephone|landline"
      r"|call me(?: back)?(?: at| on)?|reach me(?: at| on)?|callback(?: number)?"
      r"|call back number|call back at|home number|work number|text me(?: at)?"
-     r"|contact number|best number|daytime number|pager|extension", Label.PHONE),
+     r"|contact number|best number|daytime number|pager|extension|cb|cbn", Label.PHONE),
     (r"zip(?: code)?|postal code|zipcode|z i p", Label.ADDRESS),
     (r"ip(?: address)?|i p(?: address)?", Label.IP_ADDRESS),
     (r"email(?: address)?|e mail|e-mail", Label.EMAIL),
@@ -61,7 +62,8 @@ _ID_CUES: tuple[tuple[str, Label], ...] = (
      rf"|order{_NO}|ticket{_NO}|authorization{_NO}|auth{_NO}|tracking{_NO}"
      r"|referral (?:number|no|id|code)"
      rf"|identification{_NO}|employee{_NO}|student{_NO}|passport{_NO}|pin|badge{_NO}"
-     rf"|voucher{_NO}|certificate{_NO}|tax id|ein|itin|military id",
+     rf"|voucher{_NO}|certificate{_NO}|tax id|ein|itin|military id|appeal{_NO}|rma{_NO}"
+     rf"|return authorization{_NO}",
      Label.OTHER_ID),
     (r"date of birth|birth ?date|birthday|dob|d o b|born(?: on)?", Label.DATE),
 )

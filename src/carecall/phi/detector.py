@@ -16,7 +16,7 @@ from __future__ import annotations
 from carecall.phi import _addresses, _dates, _employers, _ids, _names, _numbers, _web, cues, lexicon
 from carecall.phi._resolve import resolve
 from carecall.phi._scan import Scan
-from carecall.phi.model import DetectContext, Span
+from carecall.phi.model import DetectContext, Label, Span
 from carecall.phi.spoken import FILLERS, tokenize
 
 
@@ -44,4 +44,22 @@ class PhiDetector:
         _ids.spelled(scan)
         _names.names(scan)
         _employers.employers(scan)
+        _device_line(scan)
         return resolve(text, scan.found)
+
+
+_DEVICE_NOUNS = frozenset({"machine", "barcode", "concentrator", "serial", "device", "unit"})
+
+
+def _device_line(scan: Scan) -> None:
+    """On a line about a device and no other kind of identifier ("the number on the oxygen
+    concentrator is r s four five..."), an identifier no cue named is the device's."""
+    if not any(f.label is Label.OTHER_ID for f in scan.found):
+        return
+    said = cues.all_cues(scan.text.lower())
+    if Label.OTHER_ID in said or not (Label.DEVICE_ID in said or not _DEVICE_NOUNS.isdisjoint(
+            scan.norms)):
+        return
+    for f in scan.found:
+        if f.label is Label.OTHER_ID:
+            f.label = Label.DEVICE_ID
