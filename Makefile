@@ -41,9 +41,9 @@ bench-campaigns: $(STAMP)
 	$(PY) bench/campaigns.py
 bench-policy: $(STAMP)
 	$(PY) bench/policy.py
-## Simulated Twilio calls against `carecall serve` (add PG=postgresql://... for PostgreSQL).
+## Simulated Twilio calls against `carecall serve` (add PG=postgresql://... for PostgreSQL, WORKERS=N for several server processes).
 bench-calls: $(STAMP)
-	$(PY) bench/calls/run.py $(if $(PG),--pg $(PG))
+	$(PY) bench/calls/run.py $(if $(PG),--pg $(PG)) $(if $(WORKERS),--workers $(WORKERS))
 
 ## Regenerate the pinned versions after changing dependencies in pyproject.toml.
 lock:

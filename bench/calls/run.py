@@ -1,11 +1,13 @@
 """Calls benchmark: many concurrent simulated Twilio calls against a real ``carecall serve``.
 
     .venv/bin/python bench/calls/run.py [--pg postgresql://postgres@127.0.0.1:5432/]
-        [--calls 40] [--rate 200 [20 ...]] [--seconds 20] [--skip-sqlite]
+        [--calls 40] [--rate 200 [20 ...]] [--seconds 20] [--skip-sqlite] [--workers N]
+        [--no-max]
 
 For each backend (SQLite always unless --skip-sqlite; PostgreSQL with --pg, in a scratch
 database created and dropped here): ``carecall demo --no-serve`` sets up the demo practice,
-then ``carecall serve`` runs in a subprocess. ``--calls`` simulated callers drive the real
+then ``carecall serve [--workers N]`` runs in a subprocess. ``--calls`` simulated callers
+drive the real
 webhook path over loopback HTTP: the inbound-call webhook, then one signed ``<Gather>``
 answer per turn (identity verification with the demo patients' real names and dates of
 birth, an appointment question, declining recording), then the call status callback. Every
@@ -20,7 +22,9 @@ Latency is measured server-side: the webhook router's ``Server-Timing: app;dur=`
 (request reaching the route to response ready). "channel" is that minus ``engine;dur=`` (the
 time inside the conversation engine): the Twilio adapter's own share (signature, turn claim,
 TwiML). Client-side round trips are printed too.
-A "turn" is one TwiML-returning webhook (inbound start or gather answer).
+A "turn" is one TwiML-returning webhook (inbound start or gather answer). "server CPU ms/turn"
+is the CPU time (user + system) of the server's processes during the run divided by the turns
+(from /proc; includes the status callbacks and any background work of the server).
 """
 
 from __future__ import annotations
@@ -56,6 +60,31 @@ TIMING = re.compile(r"app;dur=([0-9.]+)")
 ENGINE = re.compile(r"engine;dur=([0-9.]+)")
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its descendants (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, used in cpu.items():
+        p = pid
+        while p and p != root:
+            p = parents.get(p, 0)
+        if p == root:
+            total += used
+    return total
 
 
 @dataclass
@@ -188,10 +217,12 @@ async def _drive(base: str, token: str, calls: int, seconds: float,
     return stats, elapsed
 
 
-def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(env: dict[str, str], port: int, log: Path,
+           workers: int) -> subprocess.Popen[bytes]:
     out = log.open("wb")
-    proc = subprocess.Popen([CARECALL, "serve", "--port", str(port)], env=env, stdout=out,
-                            stderr=subprocess.STDOUT)
+    extra = [] if workers == 1 else ["--workers", str(workers)]
+    proc = subprocess.Popen([CARECALL, "serve", "--port", str(port), *extra], env=env,
+                            stdout=out, stderr=subprocess.STDOUT)
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -219,21 +250,25 @@ def _backend(name: str, url: str, args: argparse.Namespace) -> list[str]:
         env.pop("CARECALL_DATABASE_URL", None)
     subprocess.run([CARECALL, "demo", "--no-serve"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
-    proc = _serve(env, port, work / "serve.log")
+    proc = _serve(env, port, work / "serve.log", args.workers)
     rows = []
     try:
         base = f"http://127.0.0.1:{port}"
         runs: list[tuple[str, float | None]] = [(f"paced {r:g}/s", r) for r in args.rate]
-        for label, rate in [*runs, ("max", None)]:
+        for label, rate in [*runs, *([] if args.no_max else [("max", None)])]:
+            cpu_before = _tree_cpu(proc.pid)
             stats, elapsed = asyncio.run(_drive(base, token, args.calls, args.seconds, rate))
+            cpu = (_tree_cpu(proc.pid) - cpu_before) * 1000 / max(1, stats.turns)
             rows.append(
-                f"| {name} | {label} | {args.calls} | {stats.turns / elapsed:,.0f} | "
+                f"| {name} | {args.workers} | {label} | {args.calls} | "
+                f"{stats.turns / elapsed:,.0f} | "
                 f"{_percentile(stats.server_ms, 0.5):.1f} | "
                 f"{_percentile(stats.server_ms, 0.99):.1f} | "
                 f"{_percentile(stats.client_ms, 0.5):.1f} | "
                 f"{_percentile(stats.client_ms, 0.99):.1f} | "
                 f"{_percentile(stats.channel_ms, 0.5):.1f} | "
-                f"{_percentile(stats.channel_ms, 0.99):.1f} | {stats.calls} | {stats.errors} |")
+                f"{_percentile(stats.channel_ms, 0.99):.1f} | {cpu:.1f} | {stats.calls} | "
+                f"{stats.errors} |")
             print(rows[-1], flush=True)
     finally:
         proc.terminate()
@@ -265,15 +300,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the data dirs and logs")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (carecall serve --workers)")
+    parser.add_argument("--no-max", action="store_true", help="skip the unpaced run")
     args = parser.parse_args()
     print(f"# calls benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}; server and load "
           "generator share the machine (and other work on it)")
-    print("| backend | run | calls | turns/s | server p50 ms | server p99 ms | "
-          "client p50 ms | client p99 ms | channel p50 ms | channel p99 ms | calls done | "
-          "errors |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-          flush=True)
+    print("| backend | workers | run | calls | turns/s | server p50 ms | server p99 ms | "
+          "client p50 ms | client p99 ms | channel p50 ms | channel p99 ms | "
+          "server CPU ms/turn | calls done | errors |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+          "| ---: | ---: |", flush=True)
     if not args.skip_sqlite:
         _backend("SQLite", "", args)
     if args.pg:

@@ -8,6 +8,12 @@ hears something sensible; nothing about the caller is logged.
 Each response carries ``Server-Timing: app;dur=<ms>, engine;dur=<ms>``: the time from the
 request reaching the route (before the body is read and the signature checked) to the
 response being ready, and the part of it spent in the conversation engine.
+
+The synchronous work of a webhook (database, engine, TwiML) runs in worker threads, at most
+``WEBHOOK_THREADS`` at a time per process (``_run``); the other requests wait, queued,
+inside the route. Unbounded, 40 threads doing database round trips contend for the GIL
+with the event loop, which then parses and answers requests late: under load on
+PostgreSQL, requests waited hundreds of milliseconds before reaching the route at all.
 """
 
 from __future__ import annotations
@@ -15,19 +21,35 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.routing import APIRoute
 
 from carecall.api.deps import AppDep
 from carecall.app import Carecall
 from carecall.channels import recordings, twiml, voice
-from carecall.channels.signature import TwilioRequestDep
+from carecall.channels.signature import TwilioRequest, TwilioRequestDep
 from carecall.core.errors import CarecallError
 
 log = logging.getLogger(__name__)
 TWIML = "text/xml"
+#: Webhooks doing synchronous work at once, per process (see the module's docstring).
+WEBHOOK_THREADS = 4
+_T = TypeVar("_T")
+_limiters: dict[int, anyio.CapacityLimiter] = {}
+
+
+async def _run(work: Callable[[], _T]) -> _T:
+    """``work`` in a worker thread, at most ``WEBHOOK_THREADS`` of them per event loop."""
+    import asyncio
+
+    key = id(asyncio.get_running_loop())
+    limiter = _limiters.get(key)
+    if limiter is None:
+        limiter = _limiters[key] = anyio.CapacityLimiter(WEBHOOK_THREADS)
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
 class TimedRoute(APIRoute):
@@ -71,31 +93,30 @@ def _safely(work: Callable[[], str]) -> Response:
 
 
 @router.post("/inbound", summary="Twilio: a call to a practice's number")
-def inbound(app: AppDep, hook: TwilioRequestDep) -> Response:
-    return _safely(lambda: voice.inbound(
+async def inbound(app: AppDep, hook: TwilioRequestDep) -> Response:
+    return await _run(lambda: _safely(lambda: voice.inbound(
         app, call_sid=hook.get("CallSid"), from_number=hook.get("From"),
-        to_number=hook.get("To")))
+        to_number=hook.get("To"))))
 
 
 @router.post("/answer", summary="Twilio: an outbound call was answered")
-def answer(app: AppDep, hook: TwilioRequestDep, request: Request) -> Response:
-    return _safely(lambda: voice.answered(
+async def answer(app: AppDep, hook: TwilioRequestDep, request: Request) -> Response:
+    return await _run(lambda: _safely(lambda: voice.answered(
         app, leg_id=request.query_params.get("leg", ""), call_sid=hook.get("CallSid"),
         answered_by=hook.get("AnsweredBy"), from_number=hook.get("From"),
-        to_number=hook.get("To")))
+        to_number=hook.get("To"))))
 
 
 @router.post("/gather", summary="Twilio: the caller's answer to one turn")
-def gather(app: AppDep, hook: TwilioRequestDep, request: Request) -> Response:
+async def gather(app: AppDep, hook: TwilioRequestDep, request: Request) -> Response:
     given = voice.caller_input(hook.get("SpeechResult"), hook.get("Confidence"),
                                hook.get("Digits"))
-    return _safely(lambda: voice.gather(
+    return await _run(lambda: _safely(lambda: voice.gather(
         app, call_sid=hook.get("CallSid"), turn=request.query_params.get("t", ""),
-        given=given))
+        given=given)))
 
 
-@router.post("/status", status_code=204, summary="Twilio: call status callback")
-def status(app: AppDep, hook: TwilioRequestDep) -> Response:
+def _status(app: Carecall, hook: TwilioRequest) -> Response:
     try:
         voice.status(app, call_sid=hook.get("CallSid"), call_status=hook.get("CallStatus"),
                      answered_by=hook.get("AnsweredBy"))
@@ -103,6 +124,11 @@ def status(app: AppDep, hook: TwilioRequestDep) -> Response:
         log.warning("call status callback failed: %s", exc.code)
         return Response(status_code=503)
     return Response(status_code=204)
+
+
+@router.post("/status", status_code=204, summary="Twilio: call status callback")
+async def status(app: AppDep, hook: TwilioRequestDep) -> Response:
+    return await _run(lambda: _status(app, hook))
 
 
 @router.post("/recording", status_code=204, summary="Twilio: recording status callback")

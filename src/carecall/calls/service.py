@@ -13,11 +13,12 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from carecall.access.guard import authorize, ensure_tenant
@@ -31,6 +32,7 @@ from carecall.calls.guard import FALLBACK, leaks
 from carecall.calls.model import Action, CallerInput, CallEvent, Direction, OutboundRequest, Step
 from carecall.calls.state import CallState
 from carecall.calls.store import CallRow, CallStore
+from carecall.calls.tenant_cache import tenant_in as tenants_cached
 from carecall.calls.tools import AGENT, CallTools, profile_of
 from carecall.core.errors import InvalidInput, NotFound, PolicyRefused
 from carecall.core.ids import new_id
@@ -40,9 +42,13 @@ from carecall.phi.model import DetectContext, KnownIdentifiers
 from carecall.phi.redact import MASK, redact
 from carecall.tenants.model import Purpose, Tenant
 from carecall.tenants.service import load_tenant
-from carecall.tenants.store import TenantStore
+from carecall.tenants.store import tenant_phone_numbers
 
 DEFAULT_BRAIN = "rule"
+#: Called inside each turn's unit of work, before it commits, with (session, app, the call's
+#: channel reference, the turn's events); campaigns subscribe to learn that a call they
+#: placed confirmed an appointment or opted out.
+turn_listeners: list[Callable[[Session, Carecall, str, list[CallEvent]], None]] = []
 _DETECTOR: PhiDetector | None = None
 
 
@@ -62,7 +68,18 @@ def tenant_for_number(app: Carecall, number: str) -> Tenant | None:
     if normal is None:
         return None
     with app.db.transaction() as session:
-        return TenantStore(session).by_phone_number(normal)
+        tenant_id = session.connection().execute(
+            _TENANT_OF_NUMBER, {"n": normal}).scalar_one_or_none()
+        return None if tenant_id is None else tenants_cached(session, tenant_id)
+
+
+_TENANT_OF_NUMBER = select(tenant_phone_numbers.c.tenant_id).where(
+    tenant_phone_numbers.c.number == bindparam("n"))
+
+
+class TurnTaken(Exception):
+    """A ``claim`` given to ``start_call`` or ``take_turn`` refused the turn (a replay or a
+    duplicate): nothing was done and the unit of work was rolled back."""
 
 
 def start_call(
@@ -74,16 +91,20 @@ def start_call(
     to_number: str,
     channel_ref: str,
     outbound: OutboundRequest | None = None,
+    claim: Callable[[Session], bool] | None = None,
 ) -> Step:
     """Open a call and return the agent's first utterance (AI disclosure, agent, practice,
     contact number). A second start with the same ``channel_ref`` (a webhook retry) replays
-    the last utterance instead of opening a second call."""
+    the last utterance instead of opening a second call. ``claim``: as in ``take_turn``
+    (the channel's own record of the call, written in the same unit of work)."""
     if not channel_ref or len(channel_ref) > 64:
         raise InvalidInput("A call needs a channel reference of at most 64 characters.")
     if direction == "outbound" and outbound is None:
         raise InvalidInput("An outbound call needs its patient and purpose.")
     with app.db.transaction() as session:
-        tenant = load_tenant(session, tenant_id)
+        if claim is not None and not claim(session):
+            raise TurnTaken
+        tenant = tenants_cached(session, tenant_id)
         if tenant is None:
             raise NotFound("No tenant with that id.")
         store = CallStore(session, app.keyring)
@@ -123,14 +144,21 @@ def start_call(
                         "not placed.", reasons=("NO_ACTIVE_BAA",))
 
 
-def take_turn(app: Carecall, *, channel_ref: str, caller_input: CallerInput) -> Step:
+def take_turn(app: Carecall, *, channel_ref: str, caller_input: CallerInput,
+              claim: Callable[[Session], bool] | None = None) -> Step:
     """One caller input in, the agent's next step out, in one unit of work: the session
     load, every record read and its audit entry, every change, the new state, the turns and
-    the events commit together (the tenant is loaded once, the data keys unwrapped once)."""
+    the events commit together (the tenant is loaded once, the data keys unwrapped once).
+
+    ``claim``, when given, runs first in the same unit of work (the channel's replay
+    guard: the voice leg's turn compare-and-set); if it returns False, ``TurnTaken`` is
+    raised and nothing is written."""
     with app.db.transaction() as session:
+        if claim is not None and not claim(session):
+            raise TurnTaken
         store = CallStore(session, app.keyring)
-        row = store.load(channel_ref)
-        tenant = load_tenant(session, row.tenant_id) if row is not None else None
+        row = store.load(channel_ref, for_write=True)
+        tenant = tenants_cached(session, row.tenant_id) if row is not None else None
         if row is None or tenant is None:
             raise NotFound("No call with that reference.")
         state = row.state
@@ -361,13 +389,13 @@ def _finish(
         _audit(session, app, tenant, state, "call.start", direction=state.direction)
     else:
         store.save(row, now)
-    if caller_turn is not None:
-        store.add_turn(row, turn_seq, "caller", *caller_turn, now)
-        turn_seq += 1
-    store.add_turn(row, turn_seq, "agent", *agent_turn, now)
+    said = [] if caller_turn is None else [("caller", *caller_turn)]
+    store.add_turns(row, turn_seq, [*said, ("agent", *agent_turn)], now)
     store.add_events(row.id, event_seq, events, now)
     for event in reply.events:
         _audit_event(session, app, tenant, state, event)
+    for listener in list(turn_listeners):
+        listener(session, app, channel_ref, reply.events)
     if reply.outcome is not None:
         _audit(session, app, tenant, state, "call.end", outcome=str(reply.outcome),
                turns=state.turns)

@@ -184,8 +184,20 @@ class CallStore:
         return key.seal(data, FieldContext(tenant_id, table, column, row_id))
 
     def _open(self, tenant_id: uuid.UUID, table: str, column: str, row_id: uuid.UUID,
-              blob: bytes) -> bytes:
-        key = self.keyring.data_key_by_id(self.session, tenant_id, blob_key_id(blob))
+              blob: bytes, *, sealing_subject: uuid.UUID | None = None) -> bytes:
+        key_id = blob_key_id(blob)
+        key = None
+        if sealing_subject is not None:
+            # A turn opens the state and seals it again under the subject's current key:
+            # look that key up once (two statements) and, when the state is already sealed
+            # under it (always, outside a key rotation), open with it too instead of a third
+            # statement by key id.
+            key = self._sealing.get(sealing_subject)
+            if key is None:
+                key = self._sealing[sealing_subject] = self.keyring.data_key_for(
+                    self.session, tenant_id, sealing_subject)
+        if key is None or key.key_id != key_id:
+            key = self.keyring.data_key_by_id(self.session, tenant_id, key_id)
         return key.open(blob, FieldContext(tenant_id, table, column, row_id))
 
     def insert_session(self, state: CallState, channel_ref: str, brain: str,
@@ -204,13 +216,17 @@ class CallStore:
         except IntegrityError:
             raise Conflict("A call with that channel reference already exists.") from None
 
-    def load(self, channel_ref: str, *, for_update: bool = False) -> CallRow | None:
+    def load(self, channel_ref: str, *, for_update: bool = False,
+             for_write: bool = False) -> CallRow | None:
+        """The session by channel reference; ``for_write``: the caller will ``save`` it in
+        this unit of work (the sealing key is looked up while opening)."""
         query = _LOAD_FOR_UPDATE if for_update else _LOAD
-        row = self.session.execute(query, {"ref": channel_ref}).first()
+        row = self.session.connection().execute(query, {"ref": channel_ref}).first()
         if row is None:
             return None
         r = row._mapping
-        raw = self._open(r["tenant_id"], "call_sessions", "state", r["id"], r["state"])
+        raw = self._open(r["tenant_id"], "call_sessions", "state", r["id"], r["state"],
+                         sealing_subject=r["id"] if for_write else None)
         return CallRow(r["id"], r["tenant_id"], r["version"], CallState.from_bytes(raw),
                        r["status"], r["brain"])
 
@@ -220,11 +236,11 @@ class CallStore:
                           state.to_bytes())
         ended = state.status != "in_progress"
         # ``ended_at`` is None until the call ends (a session is saved only while in progress).
-        result = self.session.execute(_SAVE, {
+        result = self.session.connection().execute(_SAVE, {
             "b_id": row.id, "b_version": row.version, "b_state": blob,
             "b_status": state.status, "b_outcome": state.outcome,
             "b_new_version": row.version + 1, "b_now": now, "b_ended": now if ended else None})
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not result.rowcount:
             raise Conflict("This call was updated by another worker; retry the turn.")
         row.version += 1
 
@@ -249,14 +265,23 @@ class CallStore:
 
     def add_turn(self, row: CallRow, seq: int, speaker: str, redacted: str, raw: str | None,
                  now: datetime) -> None:
-        turn_id = new_id()
-        sealed = None
-        if raw is not None:
-            sealed = self._seal(row.tenant_id, row.id, "call_turns", "raw", turn_id,
-                                raw.encode("utf-8"))
-        self.session.execute(_ADD_TURN, {
-            "id": turn_id, "call_id": row.id, "seq": seq, "speaker": speaker,
-            "redacted": redacted, "raw": sealed, "at": now})
+        self.add_turns(row, seq, [(speaker, redacted, raw)], now)
+
+    def add_turns(self, row: CallRow, seq: int, turns: list[tuple[str, str, str | None]],
+                  now: datetime) -> None:
+        """Transcript rows (speaker, redacted text, raw text or None) from ``seq`` on, in one
+        statement (the caller's words and the agent's reply of a turn)."""
+        rows = []
+        for i, (speaker, redacted, raw) in enumerate(turns):
+            turn_id = new_id()
+            sealed = None
+            if raw is not None:
+                sealed = self._seal(row.tenant_id, row.id, "call_turns", "raw", turn_id,
+                                    raw.encode("utf-8"))
+            rows.append({"id": turn_id, "call_id": row.id, "seq": seq + i, "speaker": speaker,
+                         "redacted": redacted, "raw": sealed, "at": now})
+        if rows:
+            self.session.connection().execute(_ADD_TURN, rows)
 
     def add_events(self, call_id: uuid.UUID, seq: int | None,
                    events: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
@@ -265,7 +290,7 @@ class CallStore:
             return
         if seq is None:
             seq = self.next_seq(call_events, call_id)
-        self.session.execute(_ADD_EVENTS, [
+        self.session.connection().execute(_ADD_EVENTS, [
             {"call_id": call_id, "seq": seq + i, "kind": kind,
              "fields": json.dumps(fields, sort_keys=True), "at": now}
             for i, (kind, fields) in enumerate(events)])
@@ -328,7 +353,8 @@ class CallStore:
     # -- practice profile and open slots -----------------------------------------------
 
     def profile(self, tenant_id: uuid.UUID) -> dict[str, Any] | None:
-        text = self.session.execute(_PROFILE, {"t": tenant_id}).scalar_one_or_none()
+        text = self.session.connection().execute(
+            _PROFILE, {"t": tenant_id}).scalar_one_or_none()
         return None if text is None else dict(json.loads(text))
 
     def set_profile(self, tenant_id: uuid.UUID, profile: dict[str, Any], now: datetime) -> None:

@@ -6,9 +6,10 @@ lives in the engine's store and in ``voice_legs``; nothing is kept in memory bet
 
 Replays. Twilio has no nonce, so a captured, validly signed request can be sent again. Each
 ``<Gather>`` action URL carries the number of the turn it answers (``?t=3``); the leg's row
-holds the next expected turn and ``store.claim_turn`` advances it with a compare-and-set, so
-exactly one request takes a turn. A replayed or duplicated answer for a live call gets a
-neutral "say that again" (no PHI, nothing passed to the engine); for an ended call, a hang-up.
+holds the next expected turn and ``store.claim_turn`` advances it with a compare-and-set (the
+first statement of the turn's unit of work), so exactly one request takes a turn. A replayed
+or duplicated answer for a live call gets a neutral "say that again" (no PHI, nothing passed
+to the engine); for an ended call, a hang-up.
 A replayed inbound webhook finds its CallSid taken and gets the same treatment.
 """
 
@@ -26,6 +27,7 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from carecall.app import Carecall
 from carecall.audit.model import AuditEvent
@@ -96,14 +98,22 @@ def inbound(app: Carecall, *, call_sid: str, from_number: str, to_number: str) -
         return twiml.goodbye(twiml.UNKNOWN_NUMBER)
     leg = VoiceLeg(id=new_id(), tenant_id=tenant.id, direction="inbound", state="active",
                    turn=1, call_sid=call_sid)
-    try:
-        with app.db.transaction() as session:
+
+    def claim(session: Session) -> bool:
+        # The leg commits with the opening (one unit of work); a replayed inbound webhook
+        # finds the CallSid taken (and the unit of work, which wrote nothing, rolls back).
+        try:
             store.insert_leg(session, leg, app.clock.now())
-    except IntegrityError:
+        except IntegrityError:
+            return False
+        return True
+
+    try:
+        step = _engine(lambda: engine.start_call(
+            app, tenant_id=tenant.id, direction="inbound", from_number=from_number,
+            to_number=to_number, channel_ref=call_sid, claim=claim))
+    except engine.TurnTaken:
         return _replayed(app, call_sid)
-    step = _engine(lambda: engine.start_call(
-        app, tenant_id=tenant.id, direction="inbound", from_number=from_number,
-        to_number=to_number, channel_ref=call_sid))
     return _render(app, leg, step, tenant, turn=1)
 
 
@@ -204,18 +214,33 @@ def caller_input(speech: str, confidence: str, digits: str) -> CallerInput:
 
 
 def gather(app: Carecall, *, call_sid: str, turn: str, given: CallerInput) -> str:
-    """One answer to the agent: claim the turn (one statement), ask the engine, render."""
+    """One answer to the agent: claim the turn (one statement) and ask the engine in one
+    unit of work, render.
+
+    The claim is the turn's first statement, in the engine's transaction: a duplicate
+    request waits for the first one's commit (PostgreSQL's row lock, SQLite's writer) and
+    then finds the turn taken. A turn that fails rolls its claim back with it, so Twilio's
+    retry of that request is served rather than refused."""
     try:
         number = int(turn)
     except ValueError:
         number = -1
-    leg = None
-    if number > 0:
-        leg = store.claim_turn_deferred(app.db, call_sid, number, app.clock.now())
-    if leg is None:
+    if number <= 0:
         return _replayed(app, call_sid)
-    step = _engine(lambda: engine.take_turn(app, channel_ref=call_sid, caller_input=given))
-    return _render(app, leg, step, None, turn=number + 1)
+    claimed: list[VoiceLeg] = []
+
+    def claim(session: Session) -> bool:
+        leg = store.claim_turn(session, call_sid, number, app.clock.now())
+        if leg is not None:
+            claimed.append(leg)
+        return leg is not None
+
+    try:
+        step = _engine(lambda: engine.take_turn(app, channel_ref=call_sid,
+                                                caller_input=given, claim=claim))
+    except engine.TurnTaken:
+        return _replayed(app, call_sid)
+    return _render(app, claimed[0], step, None, turn=number + 1)
 
 
 def _replayed(app: Carecall, call_sid: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import ssl
 import sys
 from collections.abc import Sequence
@@ -92,9 +93,14 @@ def serve_config(
     behind_proxy: bool = False,
     trusted_proxies: Sequence[str] = (),
     log_level: str = "info",
+    workers: int = 1,
 ) -> uvicorn.Config:
     """The uvicorn configuration. Plain HTTP on a non-loopback address is refused unless
-    a TLS-terminating proxy at a named address sits in front."""
+    a TLS-terminating proxy at a named address sits in front.
+
+    ``workers`` > 1: that many server processes share the socket; each opens its own
+    ``Carecall`` from the same settings (``worker_api``), since nothing about a call is
+    kept in process memory between turns."""
     import uvicorn
 
     from carecall.api.app import create_api
@@ -103,6 +109,8 @@ def serve_config(
         raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
     if behind_proxy and not trusted_proxies:
         raise ConfigError("--behind-proxy needs --trusted-proxy ADDR (the proxy's address).")
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1.")
     if tls_cert is None and not _is_loopback(host) and not behind_proxy:
         raise ConfigError(
             f"Refusing to serve on {host} without TLS; bind 127.0.0.1, give --tls-cert and "
@@ -110,13 +118,16 @@ def serve_config(
         )
     factory = None
     if tls_cert is not None and tls_key is not None:
-        context = tls_context(tls_cert, tls_key)
-
-        def factory(_config: Any, _default: Any) -> ssl.SSLContext:
-            return context
+        tls_context(tls_cert, tls_key)  # fail here, once, on unreadable files
+        factory = _Tls13(tls_cert, tls_key)
 
     return uvicorn.Config(
-        create_api(app),
+        create_api(app) if workers == 1 else "carecall.cli.setup:worker_api",
+        factory=workers > 1,
+        workers=workers,
+        # The supervisor SIGKILLs a worker that misses a 5 s ping, dropping its live calls;
+        # a worker starved of CPU under overload is slow, not hung.
+        timeout_worker_healthcheck=30,
         host=host,
         port=port,
         log_config=None,
@@ -130,6 +141,28 @@ def serve_config(
     )
 
 
+class _Tls13:
+    """The TLS 1.3-only server context, built where uvicorn asks for it (picklable, so
+    ``--workers`` processes each build their own)."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        self.cert = cert
+        self.key = key
+
+    def __call__(self, _config: Any, _default: Any) -> ssl.SSLContext:
+        return tls_context(self.cert, self.key)
+
+
+def worker_api() -> Any:
+    """The API for one ``--workers`` process: its own ``Carecall`` (engine, pools, key
+    cache) from the same settings as the parent, which already ran ``initialise``."""
+    from carecall.api.app import create_api
+    from carecall.phi.logging import configure_logging
+
+    configure_logging("INFO")
+    return create_api(open_app(load_settings()))
+
+
 def serve_app(
     app: Carecall,
     host: str,
@@ -139,16 +172,29 @@ def serve_app(
     tls_key: Path | None = None,
     behind_proxy: bool = False,
     trusted_proxies: Sequence[str] = (),
+    workers: int = 1,
 ) -> None:
     import uvicorn
 
     config = serve_config(app, host, port, tls_cert=tls_cert, tls_key=tls_key,
-                          behind_proxy=behind_proxy, trusted_proxies=trusted_proxies)
+                          behind_proxy=behind_proxy, trusted_proxies=trusted_proxies,
+                          workers=workers)
     from carecall.phi.logging import configure_logging
 
     # carecall's own logging, uvicorn's included, goes through the PHI scrubbers.
     configure_logging("INFO")
-    uvicorn.Server(config).run()
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        # uvicorn binds with proto 0, which the workers' copies keep; asyncio disables Nagle
+        # only on sockets whose proto is IPPROTO_TCP, so a response written in two parts
+        # (head, body) would wait ~40 ms for the client's delayed ACK on every request.
+        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _command_name() -> str:
@@ -190,13 +236,19 @@ def register(root: typer.Typer) -> None:
         trusted_proxy: list[str] = typer.Option(
             [], "--trusted-proxy", help="Address(es) of that proxy (X-Forwarded-* trusted)."
         ),
+        workers: int = typer.Option(
+            1, "--workers", min=1,
+            help="Server processes sharing the port (each with its own database pool; "
+            "rate limits count per process).",
+        ),
     ) -> None:
         """Start the HTTP API (uvicorn); TLS 1.3 only when given a certificate."""
         app = open_app(load_settings())
         try:
             initialise(app)
             serve_app(app, host, port, tls_cert=tls_cert, tls_key=tls_key,
-                      behind_proxy=behind_proxy, trusted_proxies=trusted_proxy)
+                      behind_proxy=behind_proxy, trusted_proxies=trusted_proxy,
+                      workers=workers)
         finally:
             app.close()
 

@@ -6,13 +6,16 @@ audit entries are written in it and commit together, or not at all.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from carecall.core.errors import StoreUnavailable
@@ -38,6 +41,28 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: A pooled PostgreSQL connection idle longer than this is pinged before use; one in steady
+#: use is not (``pool_pre_ping`` would add a round trip to every unit of work).
+IDLE_PING_SECONDS = 10.0
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # the pool retries the checkout with a fresh connection
+        raise DisconnectionError("idle connection is gone") from exc
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for SQLite (embedded) or PostgreSQL (psycopg 3)."""
     if url.startswith("postgresql://"):
@@ -47,9 +72,61 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping per checkout: only connections idle for IDLE_PING_SECONDS are pinged (a server
+    # restart during steady use fails one unit of work per process, then SQLAlchemy drops
+    # the whole pool); connections are replaced after half an hour regardless.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs["pool_pre_ping"]:
+        event.listen(engine, "checkin", _checked_in)
+        event.listen(engine, "checkout", _checked_out)
+    return engine
+
+
+class _Writer:
+    """SQLite's writer queue: a re-entrant lock for the threads of this process, then an
+    exclusive ``flock`` on ``<database>-writer.lock`` for the processes sharing the file
+    (``carecall serve --workers N``, a CLI command next to the server). Both block in the
+    kernel and wake the next waiter at once, where SQLite's busy handler polls with sleeps
+    of up to 100 ms. Advisory: a process that writes without it still meets ``BEGIN
+    IMMEDIATE`` and the busy timeout, so correctness never depends on it."""
+
+    def __init__(self, path: str | None) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            if self._depth == 0 and self._path is not None:
+                if self._fd is None or self._pid != os.getpid():  # not an fd a fork inherited
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._pid = os.getpid()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._depth += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+
+def _lock_path(engine: Engine) -> str | None:
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return os.path.abspath(name) + "-writer.lock"
 
 
 class Database:
@@ -59,12 +136,13 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer. Threads of one process queue here, in order, instead of in
+        # SQLite has one writer. Threads and processes queue here, in order, instead of in
         # SQLite's busy handler, which polls with sleeps of up to 100 ms and so turns a few
-        # milliseconds of waiting into a long tail. Other processes still meet the busy
-        # handler. Re-entrant, so a nested unit of work fails as before rather than hanging.
+        # milliseconds of waiting into a long tail (see ``_Writer``). Re-entrant, so a nested
+        # unit of work fails as before rather than hanging.
         self._writer: AbstractContextManager[Any] = (
-            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+            _Writer(_lock_path(self.engine)) if self.engine.dialect.name == "sqlite"
+            else nullcontext()
         )
         self._reads = self.engine
         if self.engine.dialect.name == "postgresql":
