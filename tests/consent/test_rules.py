@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from carecall.consent import rules
 from carecall.consent.model import InboundKind, OptOut, OptOutScope, OptOutSource
 from carecall.consent.rules import (
     OPT_OUT_KEYWORDS,
@@ -168,3 +169,38 @@ def test_start_lifts_only_text_opt_outs() -> None:
 def test_one_confirmation_per_opt_out() -> None:
     assert needs_confirmation(already_in_force=False)
     assert not needs_confirmation(already_in_force=True)
+
+
+# -- contact outcomes only move forward -----------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", sorted(rules.OUTCOME_RANK))
+def test_any_outcome_replaces_none_and_never_itself(outcome: str) -> None:
+    assert rules.outranks(outcome, None)
+    assert not rules.outranks(outcome, outcome)
+
+
+@pytest.mark.parametrize(("late", "current"), [
+    ("sent", "delivered"), ("queued", "sent"), ("answered", "confirmed"),
+    ("completed", "confirmed"), ("confirmed", "opted_out"), ("delivered", "opted_out"),
+    ("no_answer", "undelivered"), ("mystery", "queued"),
+])
+def test_a_late_or_lesser_outcome_changes_nothing(late: str, current: str) -> None:
+    assert not rules.outranks(late, current)
+
+
+@pytest.mark.parametrize(("outcome", "current"), [
+    ("delivered", "sent"), ("undelivered", "sent"), ("sent", "queued"),
+    ("confirmed", "answered"), ("opted_out", "confirmed"), ("opted_out", "delivered"),
+    ("answered", "placed"), ("no_answer", "placed"),
+])
+def test_an_outcome_that_says_more_replaces_the_current_one(outcome: str, current: str) -> None:
+    assert rules.outranks(outcome, current)
+
+
+def test_outranking_is_a_strict_order_over_every_pair() -> None:
+    codes = sorted(rules.OUTCOME_RANK)
+    for a in codes:
+        for b in codes:
+            assert not (rules.outranks(a, b) and rules.outranks(b, a))
+            assert rules.outranks(a, b) == (rules.OUTCOME_RANK[a] > rules.OUTCOME_RANK[b])

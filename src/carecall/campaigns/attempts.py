@@ -336,12 +336,13 @@ def record_outcome_in(session: Session, app: Carecall, sid: str, outcome: Outcom
     """The outcome of the attempt that placed ``sid``, its contact history row and (for a
     finished attempt that is its target's last) the target's outcome, in the caller's unit
     of work. Idempotent and order-proof: an outcome only replaces one it outranks
-    (``consent.service.OUTCOME_RANK``), so a repeated or late callback changes nothing.
+    (``consent.rules.OUTCOME_RANK``), so a repeated or late callback changes nothing.
     A finished attempt still takes a later, better-informed outcome (a delivery receipt
     after the text was taken as sent, an opt-out after the call was finished); follow-ups
     were decided at finish time and are not revisited. False when nothing changed."""
     from carecall.campaigns.store import tenant_of_sid
-    from carecall.consent.service import outranks, set_contact_outcome_in
+    from carecall.consent.rules import outranks
+    from carecall.consent.service import set_contact_outcome_in
 
     tenant_id = tenant_of_sid(session, sid)
     if tenant_id is None:
@@ -364,7 +365,8 @@ def record_outcome_in(session: Session, app: Carecall, sid: str, outcome: Outcom
 def finish(app: Carecall, attempt_id: uuid.UUID, outcome_code: str) -> None:
     """Record the outcome in the attempt, the contact history and the target, and queue a
     retry or the SMS fallback when the campaign's rules ask for one."""
-    from carecall.consent.service import outranks, set_contact_outcome_in
+    from carecall.consent.rules import outranks
+    from carecall.consent.service import set_contact_outcome_in
 
     outcome = Outcome(outcome_code)
     tenant = _context(app, attempt_id)

@@ -235,3 +235,20 @@ def consent_problems(kind: ConsentKind, form: ConsentForm, given_at: datetime,
     if kind not in set(ConsentKind):
         problems.append("unknown consent kind")
     return problems
+
+
+#: How far along a contact's outcome is. Callbacks come more than once and out of order: an
+#: outcome only replaces one of a lower rank (a late "sent" never undoes "delivered", a
+#: call's final "answered" never undoes the conversation's "confirmed").
+OUTCOME_RANK: dict[str, int] = {
+    "queued": 0, "placed": 0,
+    "sent": 1, "answered": 1, "voicemail": 1,
+    "delivered": 2, "undelivered": 2, "failed": 2, "cancelled": 2, "error": 2,
+    "no_answer": 2, "busy": 2, "caller_hung_up": 2,
+    "confirmed": 3, "opted_out": 4,
+}
+
+
+def outranks(outcome: str, current: str | None) -> bool:
+    """Does ``outcome`` say more than ``current`` (the order above; unknown codes rank 0)?"""
+    return current is None or OUTCOME_RANK.get(outcome, 0) > OUTCOME_RANK.get(current, 0)

@@ -499,23 +499,6 @@ def set_contact_outcome(app: Carecall, principal: Principal, provider_sid: str,
         return set_contact_outcome_in(session, app, principal, provider_sid, outcome)
 
 
-#: How far along a contact's outcome is. Callbacks come more than once and out of order: an
-#: outcome only replaces one of a lower rank (a late "sent" never undoes "delivered", a
-#: call's final "answered" never undoes the conversation's "confirmed").
-OUTCOME_RANK: dict[str, int] = {
-    "queued": 0, "placed": 0,
-    "sent": 1, "answered": 1, "voicemail": 1,
-    "delivered": 2, "undelivered": 2, "failed": 2, "cancelled": 2, "error": 2,
-    "no_answer": 2, "busy": 2, "caller_hung_up": 2,
-    "confirmed": 3, "opted_out": 4,
-}
-
-
-def outranks(outcome: str, current: str | None) -> bool:
-    """Does ``outcome`` say more than ``current`` (the order above; unknown codes rank 0)?"""
-    return current is None or OUTCOME_RANK.get(outcome, 0) > OUTCOME_RANK.get(current, 0)
-
-
 def set_contact_outcome_in(session: Session, app: Carecall, principal: Principal,
                            provider_sid: str, outcome: str) -> bool:
     """``set_contact_outcome`` inside the caller's unit of work (a campaign attempt's
@@ -529,7 +512,7 @@ def set_contact_outcome_in(session: Session, app: Carecall, principal: Principal
     store = ConsentStore(session, app.keyring, tenant_id, app.index_bits)
     contact = store.contact_by_sid(provider_sid, lock=True)
     assert contact is not None
-    if not outranks(outcome, contact.outcome):
+    if not rules.outranks(outcome, contact.outcome):
         return False
     store.set_contact(contact.id, app.clock.now(), outcome=outcome)
     append(session, AuditEvent(
