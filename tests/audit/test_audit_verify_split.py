@@ -214,3 +214,37 @@ def test_the_slices_fast_column_filter_passes_every_untouched_entry(
         assert chunks.run(cursor, job).suspects == [7]
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "resource_id"),
+    [
+        # A value holding the separator, moved across a column boundary.
+        ({"action": "a\x1eb", "actor": ""}, "r"),
+        # No resource in the body, an empty one in the column (and the other way round).
+        ({"resource_id": ""}, None),
+        ({"resource_id": None}, ""),
+        # The "=v" spelling of a nullable column, put into it.
+        ({"resource_id": "=r"}, "r"),
+    ],
+)
+def test_the_slices_fast_column_filter_never_passes_a_shifted_or_nulled_column(
+    db: Database, clock: FixedClock, changes: dict[str, str | None], resource_id: str | None
+) -> None:
+    """Columns joined into one text (PostgreSQL) or one JSON array (SQLite) still compare
+    value by value: a separator moved between columns, or NULL against "", is a suspect."""
+    events = [AuditEvent(actor="b", action="a", resource_type="t", resource_id=resource_id,
+                         purpose="p", request_id="q") for _ in range(4)]
+    with db.transaction() as s:
+        append_many(s, events, clock)
+    service.sequence_pending(db)
+    with db.transaction() as s:
+        s.execute(update(audit_entries).where(audit_entries.c.log_index == 2).values(**changes))
+    target = verify._worker_target(db)
+    assert target is not None
+    job = chunks.Job(db.dialect, 0, len(events), True, True, target=target, top=2)
+    conn, cursor = chunks._connect(job)
+    try:
+        assert chunks.run(cursor, job).suspects == [2]
+    finally:
+        conn.close()

@@ -55,13 +55,21 @@ _PG_ENTRIES = (
     "ORDER BY log_index LIMIT %s"
 )
 # PostgreSQL: the nine columns in the body's own spellings (the server's to_char is far
-# cheaper than decoding a timestamptz in Python). Not one JSON array as on SQLite: the
-# server spends 1.5 us a row more building it (array_to_json) than the client saves.
+# cheaper than decoding a timestamptz in Python), joined by U+001E into one text: one value
+# for the driver to decode instead of nine (0.5-1 us a row less client CPU for about the
+# same server work; ``array_to_json`` cost the server 1.5 us a row more than it saved). A
+# nullable column is NULL as "" and a value v as "=v", so the two never spell alike; a NULL
+# in any other column makes the whole text NULL (``||``, not concat_ws, which skips it). The
+# filter stays exact (``_pg_key``): the body's side holds exactly eight separators, none
+# inside a value (a value holding one makes the entry a suspect), so an equal text has none
+# inside a column either and splits into the same nine values.
 _PG_KEY = (
-    ", action, actor, entry_id::text, outcome, "
-    """to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), """
-    "resource_id, resource_type, severity, tenant_id::text"
+    ", action || chr(30) || actor || chr(30) || entry_id::text || chr(30) || outcome || chr(30) "
+    """|| to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || chr(30) """
+    "|| coalesce('=' || resource_id, '') || chr(30) || resource_type || chr(30) || severity "
+    "|| chr(30) || coalesce('=' || tenant_id::text, '')"
 )
+_SEP = "\x1e"
 # One level's stored nodes in a range, as (count, lowest, highest index, how many are
 # 32-byte BLOBs, hashes joined in index order): one row instead of one per node. Joined
 # hashes compare equal only if every one has 32 bytes, hence the count of those. SQLite
@@ -144,16 +152,20 @@ def _sqlite_key(body: bytes) -> bytes | None:
         return None
 
 
-def _pg_values(body: bytes) -> tuple[Any, ...] | None:
-    """The body's column values as ``_PG_KEY`` returns them, or None (a suspect)."""
+def _pg_key(body: bytes) -> str | None:
+    """The body's column values as ``_PG_KEY`` joins them, or None (a suspect) if it has no
+    such values or a value holds the separator."""
     try:
         doc = orjson.loads(body)
-        return (
+        resource, tenant = doc["resource_id"], doc["tenant_id"]
+        key = _SEP.join((
             doc["action"], doc["actor"], doc["entry_id"], doc["outcome"], doc["recorded_at"],
-            doc["resource_id"], doc["resource_type"], doc["severity"], doc["tenant_id"],
-        )
+            "" if resource is None else "=" + resource, doc["resource_type"],
+            doc["severity"], "" if tenant is None else "=" + tenant,
+        ))
     except (KeyError, TypeError, ValueError):
         return None
+    return key if key.count(_SEP) == 8 else None
 
 
 def _read_leaves(cursor: Any, job: Job, result: Result) -> list[bytes] | None:
@@ -164,7 +176,7 @@ def _read_leaves(cursor: Any, job: Job, result: Result) -> list[bytes] | None:
     sha256 = hashlib.sha256
     suspects = result.suspects
     expected = job.start
-    sqlite_key, pg_values = _sqlite_key, _pg_values
+    sqlite_key, pg_key = _sqlite_key, _pg_key
     for rows in _pages(cursor, sql, job):
         if not rows or rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
             # Indices are unique, so first and last in place means every one between is.
@@ -173,7 +185,7 @@ def _read_leaves(cursor: Any, job: Job, result: Result) -> list[bytes] | None:
             return leaves
         leaves += [sha256(b"\x00" + row[1]).digest() for row in rows]
         if job.columns and postgres:
-            suspects += [row[0] for row in rows if pg_values(row[1]) != row[2:]]
+            suspects += [row[0] for row in rows if pg_key(row[1]) != row[2]]
         elif job.columns:
             suspects += [row[0] for row in rows if sqlite_key(row[1]) != row[2]]
         expected += len(rows)
